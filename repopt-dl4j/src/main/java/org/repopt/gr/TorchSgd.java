@@ -1,0 +1,233 @@
+package org.repopt.gr;
+
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.Axpy;
+import org.nd4j.linalg.api.shape.Shape;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.GradientUpdater;
+import org.nd4j.linalg.learning.config.IUpdater;
+import org.nd4j.linalg.schedule.ISchedule;
+import org.nd4j.shade.jackson.annotation.JsonCreator;
+import org.nd4j.shade.jackson.annotation.JsonProperty;
+
+import java.util.Collections;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * SGD with (Nesterov) momentum exactly as PyTorch's {@code torch.optim.SGD} with dampening 0, the optimizer of
+ * the paper's reference code:
+ * <pre>{@code
+ * buf = momentum * buf + d          (buf starts at 0, so the first step gives buf = d)
+ * d   = nesterov ? d + momentum * buf : buf
+ * p   = p - lr * d
+ * }</pre>
+ * where {@code d} already holds the Grad Mult and the L2 term. DL4J's {@code Nesterovs} folds the learning rate
+ * into its velocity; the two agree at a constant learning rate but not under a schedule, which is why the
+ * training recipe (cosine decay) uses this updater.
+ */
+public final class TorchSgd implements IUpdater {
+
+    private static final long serialVersionUID = 1L;
+
+    /** The paper's momentum (REFERENCE section 6). */
+    public static final double DEFAULT_MOMENTUM = 0.9;
+
+    @JsonProperty("learningRate")
+    private double learningRate;
+    @JsonProperty("learningRateSchedule")
+    private ISchedule learningRateSchedule;
+    @JsonProperty("momentum")
+    private final double momentum;
+    @JsonProperty("nesterov")
+    private final boolean nesterov;
+
+    /**
+     * @param learningRate the constant learning rate (ignored while a schedule is set)
+     * @param momentum     momentum in {@code [0, 1)}
+     * @param nesterov     Nesterov momentum (needs {@code momentum > 0})
+     */
+    public TorchSgd(double learningRate, double momentum, boolean nesterov) {
+        this(learningRate, null, momentum, nesterov);
+    }
+
+    /**
+     * @param schedule the learning rate per iteration or epoch
+     * @param momentum momentum in {@code [0, 1)}
+     * @param nesterov Nesterov momentum (needs {@code momentum > 0})
+     */
+    public TorchSgd(ISchedule schedule, double momentum, boolean nesterov) {
+        this(Objects.requireNonNull(schedule, "schedule").valueAt(0, 0), schedule, momentum, nesterov);
+    }
+
+    @JsonCreator
+    private TorchSgd(@JsonProperty("learningRate") double learningRate,
+                     @JsonProperty("learningRateSchedule") ISchedule learningRateSchedule,
+                     @JsonProperty("momentum") double momentum,
+                     @JsonProperty("nesterov") boolean nesterov) {
+        if (!(learningRate >= 0) || Double.isInfinite(learningRate)) {
+            throw new IllegalArgumentException("learningRate must be finite and >= 0, got " + learningRate);
+        }
+        if (!(momentum >= 0 && momentum < 1)) {
+            throw new IllegalArgumentException("momentum must be in [0, 1), got " + momentum);
+        }
+        if (nesterov && momentum == 0) {
+            throw new IllegalArgumentException("Nesterov momentum needs momentum > 0");
+        }
+        this.learningRate = learningRate;
+        this.learningRateSchedule = learningRateSchedule;
+        this.momentum = momentum;
+        this.nesterov = nesterov;
+    }
+
+    /** @return the momentum */
+    public double momentum() {
+        return momentum;
+    }
+
+    /** @return whether Nesterov momentum is used */
+    public boolean nesterov() {
+        return nesterov;
+    }
+
+    /** @return the schedule, or {@code null} for a constant learning rate */
+    public ISchedule learningRateSchedule() {
+        return learningRateSchedule;
+    }
+
+    @Override
+    public long stateSize(long numParams) {
+        return momentum == 0 ? 0 : numParams;
+    }
+
+    @Override
+    public GradientUpdater instantiate(INDArray viewArray, boolean initializeViewArray) {
+        Updater u = new Updater(this);
+        if (momentum != 0) {
+            u.setStateViewArray(viewArray, viewArray.shape(), 'c', initializeViewArray);
+        }
+        return u;
+    }
+
+    @Override
+    public GradientUpdater instantiate(Map<String, INDArray> updaterState, boolean initializeStateArrays) {
+        Updater u = new Updater(this);
+        u.setState(updaterState, initializeStateArrays);
+        return u;
+    }
+
+    @Override
+    public TorchSgd clone() {
+        return new TorchSgd(learningRate, learningRateSchedule == null ? null : learningRateSchedule.clone(),
+                momentum, nesterov);
+    }
+
+    @Override
+    public double getLearningRate(int iteration, int epoch) {
+        return learningRateSchedule == null ? learningRate : learningRateSchedule.valueAt(iteration, epoch);
+    }
+
+    @Override
+    public boolean hasLearningRate() {
+        return true;
+    }
+
+    @Override
+    public void setLrAndSchedule(double lr, ISchedule lrSchedule) {
+        this.learningRate = lr;
+        this.learningRateSchedule = lrSchedule;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        if (this == o) {
+            return true;
+        }
+        if (!(o instanceof TorchSgd)) {
+            return false;
+        }
+        TorchSgd that = (TorchSgd) o;
+        return Double.compare(learningRate, that.learningRate) == 0 && Double.compare(momentum, that.momentum) == 0
+                && nesterov == that.nesterov && Objects.equals(learningRateSchedule, that.learningRateSchedule);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(learningRate, learningRateSchedule, momentum, nesterov);
+    }
+
+    @Override
+    public String toString() {
+        return "TorchSgd{lr=" + (learningRateSchedule == null ? learningRate : learningRateSchedule)
+                + ", momentum=" + momentum + ", nesterov=" + nesterov + "}";
+    }
+
+    /** The running state: one momentum buffer per parameter. */
+    private static final class Updater implements GradientUpdater<TorchSgd> {
+        private static final String BUFFER = "momentum_buffer";
+        private final TorchSgd config;
+        private INDArray buffer;
+
+        Updater(TorchSgd config) {
+            this.config = config;
+        }
+
+        @Override
+        public TorchSgd getConfig() {
+            return config;
+        }
+
+        @Override
+        public void setState(Map<String, INDArray> stateMap, boolean initialize) {
+            if (config.momentum == 0) {
+                if (!stateMap.isEmpty()) {
+                    throw new IllegalStateException("TorchSgd without momentum has no state, got " + stateMap.keySet());
+                }
+                return;
+            }
+            if (stateMap.size() != 1 || !stateMap.containsKey(BUFFER)) {
+                throw new IllegalStateException("TorchSgd state must hold only [" + BUFFER + "], got "
+                        + stateMap.keySet());
+            }
+            buffer = stateMap.get(BUFFER);
+            if (initialize) {
+                buffer.assign(0);
+            }
+        }
+
+        @Override
+        public Map<String, INDArray> getState() {
+            return buffer == null ? Collections.emptyMap() : Collections.singletonMap(BUFFER, buffer);
+        }
+
+        @Override
+        public void setStateViewArray(INDArray viewArray, long[] gradientShape, char gradientOrder,
+                                      boolean initialize) {
+            if (initialize) {
+                viewArray.assign(0);
+            }
+            buffer = Shape.newShapeNoCopy(viewArray, gradientShape, gradientOrder == 'f');
+            if (buffer == null) {
+                throw new IllegalStateException("Could not reshape the TorchSgd state view to the gradient's shape");
+            }
+        }
+
+        @Override
+        public void applyUpdater(INDArray gradient, int iteration, int epoch) {
+            double lr = config.getLearningRate(iteration, epoch);
+            if (config.momentum != 0) {
+                if (buffer == null) {
+                    throw new IllegalStateException("TorchSgd has not been given its state view");
+                }
+                INDArray g = gradient.reshape(buffer.shape());
+                Nd4j.exec(new Axpy(buffer, g, buffer, config.momentum));        // buf = momentum*buf + d
+                if (config.nesterov) {
+                    Nd4j.exec(new Axpy(buffer, g, g, config.momentum));         // d = d + momentum*buf
+                } else {
+                    g.assign(buffer);
+                }
+            }
+            gradient.muli(lr);
+        }
+    }
+}
