@@ -66,7 +66,7 @@ public final class RepOptimizer {
      * @return a builder for the SGD form (power 2, exact)
      */
     public static Builder sgd(List<BlockScales> scales) {
-        return new Builder(GradMult.Form.SGD, scales);
+        return new Builder(GradMult.Form.SGD, nonEmpty(scales));
     }
 
     /**
@@ -82,7 +82,7 @@ public final class RepOptimizer {
      * @return a builder for the AdamW form (power 1, approximate)
      */
     public static Builder adamw(List<BlockScales> scales) {
-        return new Builder(GradMult.Form.ADAMW, scales);
+        return new Builder(GradMult.Form.ADAMW, nonEmpty(scales));
     }
 
     /**
@@ -91,6 +91,25 @@ public final class RepOptimizer {
      */
     public static Builder adamw(ScalesFile scales) {
         return adamw(scales.blocks());
+    }
+
+    /**
+     * The same updater and weight-decay rule with no Grad Mult and no re-initialization: how the paper trains its
+     * baselines (plain VGG with SGD, RepVGG, the Hyper-Search model), so that they differ from RepOpt-VGG only
+     * in the structural prior.
+     *
+     * @param form SGD or AdamW
+     * @return a builder whose {@code applyTo} attaches no Grad Mult
+     */
+    public static Builder baseline(GradMult.Form form) {
+        return new Builder(form, List.of());
+    }
+
+    private static List<BlockScales> nonEmpty(List<BlockScales> scales) {
+        if (scales == null || scales.isEmpty()) {
+            throw new IllegalArgumentException("no block scales given; RepOptimizer.baseline(...) trains without Grad Mult");
+        }
+        return scales;
     }
 
     /** How blocks find their conv layers. */
@@ -117,9 +136,6 @@ public final class RepOptimizer {
         private Builder(GradMult.Form form, List<BlockScales> scales) {
             this.form = form;
             this.scales = List.copyOf(Objects.requireNonNull(scales, "scales"));
-            if (this.scales.isEmpty()) {
-                throw new IllegalArgumentException("no block scales given");
-            }
             boolean sgd = form == GradMult.Form.SGD;
             this.learningRate = sgd ? DEFAULT_LEARNING_RATE : DEFAULT_ADAMW_LEARNING_RATE;
             this.weightDecay = sgd ? DEFAULT_WEIGHT_DECAY : DEFAULT_ADAMW_WEIGHT_DECAY;
@@ -271,7 +287,7 @@ public final class RepOptimizer {
             ComputationGraphConfiguration configured = configure(conf);
             ComputationGraph net = new ComputationGraph(configured);
             net.init();
-            if (!fineTune) {
+            if (reinitializes()) {
                 Reinit.apply(net, assign(configured), reinitSeed(configured));
             }
             return net;
@@ -286,17 +302,21 @@ public final class RepOptimizer {
          * @throws IllegalStateException when re-initializing a network that is not fresh
          */
         public ComputationGraph applyTo(ComputationGraph net) {
-            if (!fineTune) {
+            if (reinitializes()) {
                 Reinit.requireFresh(net);
             }
             OneDnnHelpers.enable();
             ComputationGraphConfiguration configured = configure(net.getConfiguration());
             ComputationGraph out = new ComputationGraph(configured);
             out.init(net.params().dup(), true);
-            if (!fineTune) {
+            if (reinitializes()) {
                 Reinit.apply(out, assign(configured), reinitSeed(configured));
             }
             return out;
+        }
+
+        private boolean reinitializes() {
+            return !fineTune && !scales.isEmpty();
         }
 
         private long reinitSeed(ComputationGraphConfiguration conf) {
@@ -304,6 +324,9 @@ public final class RepOptimizer {
         }
 
         private ScaleAssignment assign(ComputationGraphConfiguration conf) {
+            if (scales.isEmpty()) {
+                return ScaleAssignment.none();
+            }
             switch (mapping) {
                 case LAYER_NAMES:
                     return ScaleAssignment.byName(conf, scales, layerOfBlock);

@@ -37,6 +37,11 @@ public final class ScaleAssignment {
         this.byLayer = Collections.unmodifiableMap(byLayer);
     }
 
+    /** @return the empty assignment: no conv gets a Grad Mult */
+    public static ScaleAssignment none() {
+        return new ScaleAssignment(new LinkedHashMap<>());
+    }
+
     /**
      * Assigns the i-th block to the i-th 3x3 conv in forward (topological) order.
      *
