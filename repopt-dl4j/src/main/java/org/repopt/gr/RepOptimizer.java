@@ -141,6 +141,11 @@ public final class RepOptimizer {
             this.weightDecay = sgd ? DEFAULT_WEIGHT_DECAY : DEFAULT_ADAMW_WEIGHT_DECAY;
         }
 
+        /** @return the block scales this builder attaches, in forward order (empty for a baseline) */
+        public List<BlockScales> scales() {
+            return scales;
+        }
+
         /** @param lr a constant learning rate, {@code > 0} */
         public Builder learningRate(double lr) {
             if (!(lr > 0) || Double.isInfinite(lr)) {

@@ -1,0 +1,154 @@
+package org.repopt.model;
+
+import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.repopt.gr.BlockScales;
+import org.repopt.gr.ScalesFile;
+import org.repopt.nn.ChannelScaleLayer;
+import org.repopt.nn.ChannelScaleParamInitializer;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * The Hyper-Search model (Ding et al., ICLR 2023, section 3.3): CSLA blocks
+ * {@code relu(bn(s3 ⊙ conv3x3(x) + s1 ⊙ conv1x1(x) [+ sid ⊙ x]))} with per-output-channel scales and one BatchNorm
+ * after the sum.
+ * <ul>
+ *   <li>{@link Mode#SEARCH}: all three scales trainable, initialized as the paper does ({@code s3 = s1 = 1} for a
+ *       stage's first block and the stem, {@code sqrt(2/i)} for block {@code i > 0}; {@code sid = 1}). Training it
+ *       on a search data set and {@link #exportScales exporting} its scales is Hyper-Search.</li>
+ *   <li>{@link Mode#CSLA}: {@code s3} and {@code s1} constant, given by a scales file; {@code sid} trainable. Trained
+ *       with plain SGD, this is the model RepOpt-VGG with the same scales is equivalent to.</li>
+ * </ul>
+ */
+public final class HyperSearchVgg extends VggModel {
+
+    /** Which scales are trained. */
+    public enum Mode {
+        /** Every scale trainable: the Hyper-Search itself. */
+        SEARCH,
+        /** Constant branch scales from a scales file, trainable identity scale. */
+        CSLA
+    }
+
+    private final Mode mode;
+    private final List<BlockScales> constantScales;
+
+    private HyperSearchVgg(Builder b) {
+        super(b);
+        this.mode = b.constantScales == null ? Mode.SEARCH : Mode.CSLA;
+        this.constantScales = b.constantScales;
+        if (constantScales != null) {
+            spec().requireMatches(constantScales, displayName());
+        }
+    }
+
+    /** @return a builder for the given architecture (search mode unless {@link Builder#csla} is called) */
+    public static Builder builder(VggSpec spec) {
+        return new Builder(spec);
+    }
+
+    /** @return search or CSLA */
+    public Mode mode() {
+        return mode;
+    }
+
+    @Override
+    public String family() {
+        return mode == Mode.SEARCH ? "HS" : "CSLA";
+    }
+
+    @Override
+    protected String addBlock(ComputationGraphConfiguration.GraphBuilder g, BlockSpec b, String input) {
+        String n = b.name();
+        BlockScales given = mode == Mode.CSLA ? constantScales.get(spec().blocks().indexOf(b)) : null;
+        boolean branchesTrainable = mode == Mode.SEARCH;
+        g.addLayer(LayerNames.conv(n), conv(3, b.stride(), b.out(), false), input);
+        g.addLayer(LayerNames.scaleConv(n), scale(b, given == null ? null : given.scaleConv(),
+                b.initialBranchScale(), branchesTrainable), LayerNames.conv(n));
+        g.addLayer(LayerNames.conv1x1(n), conv(1, b.stride(), b.out(), false), input);
+        g.addLayer(LayerNames.scale1x1(n), scale(b, given == null ? null : given.scale1x1(),
+                b.initialBranchScale(), branchesTrainable), LayerNames.conv1x1(n));
+        String summed;
+        if (b.hasIdentity()) {
+            g.addLayer(LayerNames.scaleIdentity(n), scale(b, given == null ? null : given.scaleIdentity(), 1.0, true),
+                    input);
+            summed = sum(g, b, LayerNames.scaleConv(n), LayerNames.scale1x1(n), LayerNames.scaleIdentity(n));
+        } else {
+            summed = sum(g, b, LayerNames.scaleConv(n), LayerNames.scale1x1(n));
+        }
+        g.addLayer(LayerNames.bn(n), bn(), summed);
+        return relu(g, b, LayerNames.bn(n));
+    }
+
+    private static ChannelScaleLayer scale(BlockSpec b, double[] values, double init, boolean trainable) {
+        ChannelScaleLayer.Builder builder = new ChannelScaleLayer.Builder().channels(b.out()).trainable(trainable);
+        return (values == null ? builder.initialScale(init) : builder.initialScales(values)).build();
+    }
+
+    /**
+     * Reads the scales of a trained Hyper-Search (or CSLA) network of this architecture.
+     *
+     * @param net    a network built by this model
+     * @param source provenance to record in the file (data set, epochs, ...), or {@code null}
+     * @return the scales, named and ordered as {@link RepOptVgg} expects them
+     * @throws IllegalArgumentException where {@code net} lacks a scale layer of this architecture
+     */
+    public ScalesFile exportScales(ComputationGraph net, String source) {
+        List<BlockScales> blocks = new ArrayList<>();
+        for (BlockSpec b : spec().blocks()) {
+            String n = b.name();
+            blocks.add(new BlockScales(n, b.in(), b.out(), b.stride(),
+                    scalesOf(net, LayerNames.scaleConv(n)), scalesOf(net, LayerNames.scale1x1(n)),
+                    b.hasIdentity() ? scalesOf(net, LayerNames.scaleIdentity(n)) : null));
+        }
+        double[] widths = Arrays.stream(Variant.values()).filter(v -> v.name().equals(spec().name())
+                && v.spec().withInput(spec().inputChannels(), spec().inputHeight(), spec().inputWidth())
+                .withClasses(spec().numClasses()).equals(spec())).findFirst().map(Variant::widthMultiplier)
+                .orElse(null);
+        return new ScalesFile("RepOpt-VGG-" + spec().name(), spec().depths(), widths, source, blocks);
+    }
+
+    private static double[] scalesOf(ComputationGraph net, String layerName) {
+        Layer l = net.getLayer(layerName);
+        if (l == null) {
+            throw new IllegalArgumentException("the network has no scale layer '" + layerName
+                    + "': not a Hyper-Search network of this architecture");
+        }
+        return l.getParam(ChannelScaleParamInitializer.SCALE_KEY).dup('c').castTo(DataType.DOUBLE).data().asDouble();
+    }
+
+    /** Builds a {@link HyperSearchVgg}. */
+    public static final class Builder extends VggModel.Builder<HyperSearchVgg, Builder> {
+        private List<BlockScales> constantScales;
+
+        private Builder(VggSpec spec) {
+            super(spec);
+        }
+
+        /**
+         * CSLA mode: branch scales constant at the given values, identity scale trainable from the given values.
+         *
+         * @param scales this architecture's scales, in forward order
+         */
+        public Builder csla(List<BlockScales> scales) {
+            this.constantScales = List.copyOf(Objects.requireNonNull(scales, "scales"));
+            return this;
+        }
+
+        @Override
+        protected Builder self() {
+            return this;
+        }
+
+        @Override
+        public HyperSearchVgg build() {
+            return new HyperSearchVgg(this);
+        }
+    }
+}

@@ -1,0 +1,88 @@
+package org.repopt.model;
+
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.graph.GraphVertex;
+import org.deeplearning4j.nn.conf.graph.LayerVertex;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.BaseLayer;
+import org.deeplearning4j.nn.conf.layers.BatchNormalization;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
+import org.deeplearning4j.nn.conf.layers.Layer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.repopt.nn.ChannelScaleLayer;
+
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Size and cost of a network, computed from its configuration alone (nothing is allocated, so the L2 variant is
+ * as cheap as the small one).
+ *
+ * @param trainableParams parameters an optimizer updates: weights, biases, BatchNorm gamma/beta and trainable
+ *                        channel scales; not BatchNorm running statistics, not constant scales
+ * @param flops           multiply-accumulates of the convolutions and the linear layer per image, the convention
+ *                        of the paper's FLOPs column
+ */
+public record ModelStats(long trainableParams, long flops) {
+
+    /**
+     * @param conf       a graph configuration
+     * @param inputTypes its input types (e.g. {@code InputType.convolutional(224, 224, 3)})
+     * @return its size and cost
+     */
+    public static ModelStats of(ComputationGraphConfiguration conf, InputType... inputTypes) {
+        Map<String, InputType> outputs = conf.getLayerActivationTypes(inputTypes);
+        Map<String, List<String>> inputs = conf.getVertexInputs();
+        long params = 0;
+        long flops = 0;
+        for (Map.Entry<String, GraphVertex> e : conf.getVertices().entrySet()) {
+            if (!(e.getValue() instanceof LayerVertex)) {
+                continue;
+            }
+            Layer layer = ((LayerVertex) e.getValue()).getLayerConf().getLayer();
+            params += trainable(layer);
+            if (layer instanceof ConvolutionLayer) {
+                ConvolutionLayer c = (ConvolutionLayer) layer;
+                InputType.InputTypeConvolutional out = (InputType.InputTypeConvolutional) outputs.get(e.getKey());
+                flops += out.getHeight() * out.getWidth() * c.getNOut() * c.getNIn()
+                        * c.getKernelSize()[0] * c.getKernelSize()[1];
+            } else if (layer instanceof DenseLayer || layer instanceof OutputLayer) {
+                FeedForwardLayer f = (FeedForwardLayer) layer;
+                flops += f.getNIn() * f.getNOut();
+            }
+        }
+        return new ModelStats(params, flops);
+    }
+
+    /**
+     * @param model a model of the family
+     * @return its size and cost at its spec's input shape
+     */
+    public static ModelStats of(VggModel model) {
+        VggSpec s = model.spec();
+        return of(model.conf(), InputType.convolutional(s.inputHeight(), s.inputWidth(), s.inputChannels()));
+    }
+
+    private static long trainable(Layer layer) {
+        if (!(layer instanceof BaseLayer)) {
+            return 0;
+        }
+        long n = layer.initializer().numParams(layer);
+        if (layer instanceof BatchNormalization) {
+            // running mean and variance (or log std) are statistics, not parameters
+            return n - 2 * ((BatchNormalization) layer).getNOut();
+        }
+        if (layer instanceof ChannelScaleLayer && !((ChannelScaleLayer) layer).isTrainable()) {
+            return 0;
+        }
+        return n;
+    }
+
+    /** @return e.g. {@code params=51.83M  flops=11.9G} */
+    public String describe() {
+        return String.format(Locale.ROOT, "params=%.2fM  flops=%.1fG", trainableParams / 1e6, flops / 1e9);
+    }
+}

@@ -1,0 +1,80 @@
+package org.repopt.model;
+
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.repopt.gr.RepOptimizer;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * RepOpt-VGG, the target model (Ding et al., ICLR 2023): a plain VGG of {@code relu(bn(conv3x3(x)))} blocks whose
+ * structural prior lives in the optimizer. Train it with {@link #init(RepOptimizer.Builder)}:
+ * <pre>{@code
+ * ComputationGraph net = RepOptVgg.builder(VggSpec.of(Variant.B1)).build()
+ *         .init(RepOptimizer.sgd(ScalesFile.released("B1")).learningRate(0.1));
+ * }</pre>
+ * The trained network is the deployable model. Trained with {@code RepOptimizer.baseline(...)} instead, the same
+ * network is the paper's plain-SGD VGG baseline.
+ */
+public final class RepOptVgg extends VggModel {
+
+    private RepOptVgg(Builder b) {
+        super(b);
+    }
+
+    /** @return a builder for the given architecture */
+    public static Builder builder(VggSpec spec) {
+        return new Builder(spec);
+    }
+
+    @Override
+    public String family() {
+        return "RepOpt-VGG";
+    }
+
+    @Override
+    protected String addBlock(ComputationGraphConfiguration.GraphBuilder g, BlockSpec b, String input) {
+        g.addLayer(LayerNames.conv(b.name()), conv(3, b.stride(), b.out(), false), input);
+        g.addLayer(LayerNames.bn(b.name()), bn(), LayerNames.conv(b.name()));
+        return relu(g, b, LayerNames.bn(b.name()));
+    }
+
+    /** @return block name to the name of its 3x3 conv, in forward order */
+    public Map<String, String> convOfBlock() {
+        Map<String, String> out = new LinkedHashMap<>();
+        spec().blocks().forEach(b -> out.put(b.name(), LayerNames.conv(b.name())));
+        return out;
+    }
+
+    /**
+     * Builds the network and attaches the RepOptimizer: the scales must be this architecture's (block names,
+     * channels and strides, in order); each block's scales go to the conv of the same block; the network is
+     * re-initialized unless the optimizer is in fine-tune mode. The builder's mapping is set to this model's names.
+     *
+     * @param optimizer a RepOptimizer builder holding the scales and hyper-parameters
+     * @return the network, ready for {@code fit}
+     * @throws IllegalArgumentException naming the first block where the scales do not fit
+     */
+    public ComputationGraph init(RepOptimizer.Builder optimizer) {
+        spec().requireMatches(optimizer.scales(), "RepOpt-VGG-" + spec().name());
+        return optimizer.mapByName(convOfBlock()).applyTo(conf());
+    }
+
+    /** Builds a {@link RepOptVgg}. */
+    public static final class Builder extends VggModel.Builder<RepOptVgg, Builder> {
+        private Builder(VggSpec spec) {
+            super(spec);
+        }
+
+        @Override
+        protected Builder self() {
+            return this;
+        }
+
+        @Override
+        public RepOptVgg build() {
+            return new RepOptVgg(this);
+        }
+    }
+}

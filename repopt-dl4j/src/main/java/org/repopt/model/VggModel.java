@@ -1,0 +1,174 @@
+package org.repopt.model;
+
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.ConvolutionMode;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.ActivationLayer;
+import org.deeplearning4j.nn.conf.layers.BatchNormalization;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.weights.WeightInit;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.lossfunctions.LossFunctions;
+import org.repopt.backend.OneDnnHelpers;
+
+import java.util.Objects;
+
+/**
+ * What every model of the family shares, DL4J-zoo style: a {@link VggSpec}, a data type and a seed, the input,
+ * the stem-and-stages skeleton and the head (global average pooling, linear, softmax cross-entropy). A family only
+ * says how one block is built ({@link #addBlock}).
+ *
+ * <p>The configuration carries DL4J's default updater: training code attaches the RepOptimizer
+ * ({@code RepOptimizer.sgd(...)}) or the same recipe without Grad Mult ({@code RepOptimizer.baseline(...)}).
+ * Conv and BatchNorm layers refuse DL4J's silent fallback from a failed oneDNN/cuDNN helper to the slow built-in
+ * path: a helper failure is an error, not a five-fold slowdown.
+ */
+public abstract class VggModel {
+
+    /** The seed a builder uses unless told otherwise. */
+    public static final long DEFAULT_SEED = 42;
+    /** BatchNorm epsilon, PyTorch's default. */
+    public static final double BN_EPS = 1e-5;
+    /** BatchNorm running-average decay, PyTorch's momentum 0.1. */
+    public static final double BN_DECAY = 0.9;
+
+    private final VggSpec spec;
+    private final DataType dataType;
+    private final long seed;
+
+    /** @param builder the common options */
+    protected VggModel(Builder<?, ?> builder) {
+        this.spec = builder.spec;
+        this.dataType = builder.dataType;
+        this.seed = builder.seed;
+    }
+
+    /** @return the architecture */
+    public VggSpec spec() {
+        return spec;
+    }
+
+    /** @return the network's data type */
+    public DataType dataType() {
+        return dataType;
+    }
+
+    /** @return the initialization seed */
+    public long seed() {
+        return seed;
+    }
+
+    /** @return the family's name, e.g. {@code RepOpt-VGG} */
+    public abstract String family();
+
+    /** @return e.g. {@code RepOpt-VGG-B1} */
+    public String displayName() {
+        return family() + "-" + spec.name();
+    }
+
+    /**
+     * Adds one block to the graph.
+     *
+     * @param g     the graph under construction
+     * @param block the block
+     * @param input the vertex feeding the block
+     * @return the name of the block's output vertex
+     */
+    protected abstract String addBlock(ComputationGraphConfiguration.GraphBuilder g, BlockSpec block, String input);
+
+    /** @return the whole graph, open for additions; input types set */
+    public ComputationGraphConfiguration.GraphBuilder graphBuilder() {
+        ComputationGraphConfiguration.GraphBuilder g = new NeuralNetConfiguration.Builder()
+                .seed(seed).dataType(dataType).weightInit(WeightInit.RELU)
+                .graphBuilder().addInputs(LayerNames.INPUT);
+        String prev = LayerNames.INPUT;
+        for (BlockSpec b : spec.blocks()) {
+            prev = addBlock(g, b, prev);
+        }
+        g.addLayer(LayerNames.POOL, new GlobalPoolingLayer.Builder(PoolingType.AVG).build(), prev);
+        g.addLayer(LayerNames.LINEAR, new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT)
+                .nOut(spec.numClasses()).activation(Activation.SOFTMAX).weightInit(WeightInit.XAVIER).build(),
+                LayerNames.POOL);
+        return g.setOutputs(LayerNames.LINEAR)
+                .setInputTypes(InputType.convolutional(spec.inputHeight(), spec.inputWidth(), spec.inputChannels()));
+    }
+
+    /** @return the configuration */
+    public ComputationGraphConfiguration conf() {
+        return graphBuilder().build();
+    }
+
+    /** @return an initialized network with DL4J's default updater (oneDNN helpers on) */
+    public ComputationGraph init() {
+        OneDnnHelpers.enable();
+        ComputationGraph net = new ComputationGraph(conf());
+        net.init();
+        return net;
+    }
+
+    /** A conv with PyTorch's padding {@code k / 2} on every side. */
+    static ConvolutionLayer conv(int kernel, int stride, int out, boolean bias) {
+        return new ConvolutionLayer.Builder(kernel, kernel).stride(stride, stride).padding(kernel / 2, kernel / 2)
+                .convolutionMode(ConvolutionMode.Truncate).nOut(out).hasBias(bias)
+                .activation(Activation.IDENTITY).cudnnAllowFallback(false).build();
+    }
+
+    /** BatchNorm with PyTorch's epsilon and momentum. */
+    static BatchNormalization bn() {
+        return new BatchNormalization.Builder().eps(BN_EPS).decay(BN_DECAY).cudnnAllowFallback(false).build();
+    }
+
+    /** Adds the block's ReLU after {@code input} and returns its name. */
+    static String relu(ComputationGraphConfiguration.GraphBuilder g, BlockSpec b, String input) {
+        g.addLayer(LayerNames.relu(b.name()), new ActivationLayer(Activation.RELU), input);
+        return LayerNames.relu(b.name());
+    }
+
+    /** Adds the block's sum of branches and returns its name. */
+    static String sum(ComputationGraphConfiguration.GraphBuilder g, BlockSpec b, String... branches) {
+        g.addVertex(LayerNames.sum(b.name()), new ElementWiseVertex(ElementWiseVertex.Op.Add), branches);
+        return LayerNames.sum(b.name());
+    }
+
+    /**
+     * Options every family's builder has.
+     *
+     * @param <M> the model
+     * @param <B> the concrete builder
+     */
+    public abstract static class Builder<M extends VggModel, B extends Builder<M, B>> {
+        private final VggSpec spec;
+        private DataType dataType = DataType.FLOAT;
+        private long seed = DEFAULT_SEED;
+
+        /** @param spec the architecture */
+        protected Builder(VggSpec spec) {
+            this.spec = Objects.requireNonNull(spec, "spec");
+        }
+
+        /** @param t FLOAT (default), DOUBLE for exactness tests, HALF */
+        public B dataType(DataType t) {
+            this.dataType = Objects.requireNonNull(t, "dataType");
+            return self();
+        }
+
+        /** @param s initialization seed (default {@value VggModel#DEFAULT_SEED}) */
+        public B seed(long s) {
+            this.seed = s;
+            return self();
+        }
+
+        /** @return this builder */
+        protected abstract B self();
+
+        /** @return the model */
+        public abstract M build();
+    }
+}

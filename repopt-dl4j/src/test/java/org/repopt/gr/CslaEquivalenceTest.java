@@ -1,0 +1,101 @@
+package org.repopt.gr;
+
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.learning.config.Nesterovs;
+import org.repopt.model.BlockSpec;
+import org.repopt.model.HyperSearchVgg;
+import org.repopt.model.LayerNames;
+import org.repopt.model.RepOptVgg;
+import org.repopt.model.VggSpec;
+import org.repopt.testing.TinySpecs;
+
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Equivalence inside DL4J: the CSLA graph (3x3 and 1x1 convs, constant per-channel scales, trainable identity scale
+ * with the same L2, one BN after the sum) trained with DL4J's plain {@link Nesterovs}, and the plain graph trained
+ * with the RepOptimizer, have the same equivalent kernels after every one of 20 steps; leaving out either the
+ * re-initialization or the Grad Mult breaks it.
+ */
+class CslaEquivalenceTest {
+
+    private static final double LR = 0.05;
+    private static final double MOMENTUM = 0.9;
+    private static final double WD = 1e-3;
+    private static final int STEPS = 20;
+
+    private final VggSpec spec = TinySpecs.tiny();
+    private final List<BlockScales> scales = TinySpecs.randomScales(spec, 11);
+
+    @Test
+    void repOptimizerFollowsTheCslaModel() {
+        double gap = maxRelativeGap(true, true);
+        assertTrue(gap <= 1e-9, "max relative kernel gap over 20 steps: " + gap);
+    }
+
+    @Test
+    void withoutReinitializationTheTrajectoriesDiffer() {
+        double gap = maxRelativeGap(false, true);
+        assertTrue(gap > 1e-2, "expected a large gap without the Rule of Initialization, got " + gap);
+    }
+
+    @Test
+    void withoutGradMultTheTrajectoriesDiffer() {
+        double gap = maxRelativeGap(true, false);
+        assertTrue(gap > 1e-3, "expected a large gap without the Grad Mult, got " + gap);
+    }
+
+    /** Trains both graphs side by side and returns the largest relative kernel gap seen after any step. */
+    private double maxRelativeGap(boolean reinit, boolean gradMult) {
+        ComputationGraph csla = RepOptimizer.baseline(GradMult.Form.SGD).updater(new Nesterovs(LR, MOMENTUM))
+                .weightDecay(WD).applyTo(HyperSearchVgg.builder(spec).csla(scales).dataType(DataType.DOUBLE)
+                        .seed(5).build().conf());
+        RepOptVgg plainModel = RepOptVgg.builder(spec).dataType(DataType.DOUBLE).seed(6).build();
+        RepOptimizer.Builder opt = (gradMult ? RepOptimizer.sgd(scales) : RepOptimizer.baseline(GradMult.Form.SGD))
+                .updater(new Nesterovs(LR, MOMENTUM)).weightDecay(WD).fineTune();
+        ComputationGraph plain = gradMult ? plainModel.init(opt) : opt.applyTo(plainModel.conf());
+        // Same start: kernels from the CSLA network's own init (the Rule of Initialization, or just its 3x3 part),
+        // the same classifier; BN starts at gamma 1, beta 0 in both.
+        for (int i = 0; i < spec.blocks().size(); i++) {
+            BlockSpec b = spec.blocks().get(i);
+            INDArray start = reinit ? equivalentKernel(csla, b, scales.get(i))
+                    : csla.getLayer(LayerNames.conv(b.name())).getParam("W").dup();
+            plain.getLayer(LayerNames.conv(b.name())).getParam("W").assign(start);
+        }
+        plain.getLayer(LayerNames.LINEAR).getParam("W").assign(csla.getLayer(LayerNames.LINEAR).getParam("W"));
+        plain.getLayer(LayerNames.LINEAR).getParam("b").assign(csla.getLayer(LayerNames.LINEAR).getParam("b"));
+
+        double worst = 0;
+        for (int step = 0; step < STEPS; step++) {
+            DataSet ds = TinySpecs.batch(spec, 6, 100 + step, DataType.DOUBLE);
+            csla.fit(ds);
+            plain.fit(ds);
+            for (int i = 0; i < spec.blocks().size(); i++) {
+                BlockSpec b = spec.blocks().get(i);
+                INDArray expected = equivalentKernel(csla, b, scales.get(i));
+                INDArray actual = plain.getLayer(LayerNames.conv(b.name())).getParam("W");
+                double scale = Math.max(1.0, expected.amaxNumber().doubleValue());
+                worst = Math.max(worst, expected.sub(actual).amaxNumber().doubleValue() / scale);
+            }
+        }
+        return worst;
+    }
+
+    /** {@code s3*W3 + pad(s1*W1) + pad(I*sid)} from the CSLA network's current parameters. */
+    private static INDArray equivalentKernel(ComputationGraph csla, BlockSpec b, BlockScales constant) {
+        double[] w3 = csla.getLayer(LayerNames.conv(b.name())).getParam("W").dup('c').data().asDouble();
+        double[] w1 = csla.getLayer(LayerNames.conv1x1(b.name())).getParam("W").dup('c').data().asDouble();
+        double[] sid = b.hasIdentity()
+                ? csla.getLayer(LayerNames.scaleIdentity(b.name())).getParam("scale").dup('c').data().asDouble() : null;
+        BlockScales current = new BlockScales(b.name(), b.in(), b.out(), b.stride(), constant.scaleConv(),
+                constant.scale1x1(), sid);
+        return org.nd4j.linalg.factory.Nd4j.create(Reinit.equivalentKernel(current, w3, w1),
+                new long[]{b.out(), b.in(), 3, 3}, DataType.DOUBLE);
+    }
+}

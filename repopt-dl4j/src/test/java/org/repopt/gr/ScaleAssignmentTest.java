@@ -1,0 +1,171 @@
+package org.repopt.gr;
+
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.ConvolutionMode;
+import org.deeplearning4j.nn.conf.GradientNormalization;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.ActivationLayer;
+import org.deeplearning4j.nn.conf.layers.BatchNormalization;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.learning.config.AdaGrad;
+import org.nd4j.linalg.lossfunctions.LossFunctions;
+import org.repopt.model.LayerNames;
+import org.repopt.model.RepOptVgg;
+import org.repopt.model.VggSpec;
+import org.repopt.testing.TinySpecs;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Mapping scales onto a user's graph: by forward order, by name, and every refusal. */
+class ScaleAssignmentTest {
+
+    private final VggSpec spec = TinySpecs.tiny();
+    private final List<BlockScales> scales = TinySpecs.randomScales(spec, 1);
+
+    /** A user's own two-block VGG: conv -> BN -> ReLU, with the given first-conv settings. */
+    private static ComputationGraphConfiguration userGraph(ConvolutionMode mode, int padding, boolean bnAfterFirst) {
+        ComputationGraphConfiguration.GraphBuilder g = new NeuralNetConfiguration.Builder().dataType(DataType.DOUBLE)
+                .graphBuilder().addInputs("x")
+                .addLayer("c1", new ConvolutionLayer.Builder(3, 3).stride(2, 2).padding(padding, padding)
+                        .convolutionMode(mode).nOut(4).hasBias(false).build(), "x");
+        String after1 = "c1";
+        if (bnAfterFirst) {
+            g.addLayer("n1", new BatchNormalization.Builder().build(), "c1");
+            after1 = "n1";
+        }
+        return g.addLayer("r1", new ActivationLayer(Activation.RELU), after1)
+                .addLayer("c2", new ConvolutionLayer.Builder(3, 3).stride(1, 1).padding(1, 1)
+                        .convolutionMode(ConvolutionMode.Truncate).nOut(4).hasBias(false).build(), "r1")
+                .addLayer("n2", new BatchNormalization.Builder().build(), "c2")
+                .addLayer("r2", new ActivationLayer(Activation.RELU), "n2")
+                .addLayer("p", new GlobalPoolingLayer.Builder(PoolingType.AVG).build(), "r2")
+                .addLayer("o", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(3)
+                        .activation(Activation.SOFTMAX).build(), "p")
+                .setOutputs("o").setInputTypes(InputType.convolutional(8, 8, 3)).build();
+    }
+
+    private static List<BlockScales> twoBlocks() {
+        double[] s = {1, 2, 3, 4};
+        return List.of(new BlockScales("a", 3, 4, 2, s, s, null), new BlockScales("b", 4, 4, 1, s, s, s));
+    }
+
+    @Test
+    void forwardOrderAndNamesAgree() {
+        ComputationGraphConfiguration conf = userGraph(ConvolutionMode.Truncate, 1, true);
+        ScaleAssignment byOrder = ScaleAssignment.byForwardOrder(conf, twoBlocks());
+        ScaleAssignment byName = ScaleAssignment.byName(conf, twoBlocks(), Map.of("a", "c1", "b", "c2"));
+        assertEquals(byOrder, byName);
+        assertEquals(List.of("c1", "c2"), List.copyOf(byOrder.byLayer().keySet()));
+    }
+
+    @Test
+    void theUsersGraphTrainsAfterTheOneLineSwitch() {
+        var net = RepOptimizer.sgd(twoBlocks()).learningRate(0.01).momentum(0.9).weightDecay(1e-4)
+                .applyTo(userGraph(ConvolutionMode.Truncate, 1, true));
+        net.fit(TinySpecs.batch(VggSpec.builder("u").input(3, 8, 8).classes(3).stem(4, 2).stage(1, 4, 1).build(),
+                4, 1, DataType.DOUBLE));
+        assertEquals(1, net.getConfiguration().getIterationCount());
+    }
+
+    @Test
+    void wrongBlockCount() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> ScaleAssignment.byForwardOrder(userGraph(ConvolutionMode.Truncate, 1, true), scales));
+        assertTrue(e.getMessage().contains(scales.size() + " blocks") && e.getMessage().contains("2 3x3 conv layers"),
+                e.getMessage());
+    }
+
+    @Test
+    void wrongChannels() {
+        double[] s = {1, 2, 3, 4, 5};
+        List<BlockScales> five = List.of(new BlockScales("a", 3, 5, 2, s, s, null),
+                new BlockScales("b", 5, 5, 1, s, s, s));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> ScaleAssignment.byForwardOrder(userGraph(ConvolutionMode.Truncate, 1, true), five));
+        assertTrue(e.getMessage().contains("block a (layer 'c1')") && e.getMessage().contains("3->5")
+                && e.getMessage().contains("3->4"), e.getMessage());
+    }
+
+    @Test
+    void samePaddingAtStrideTwoIsRefused() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> ScaleAssignment.byForwardOrder(userGraph(ConvolutionMode.Same, 0, true), twoBlocks()));
+        assertTrue(e.getMessage().contains("layer 'c1'") && e.getMessage().contains("padding 1"), e.getMessage());
+    }
+
+    @Test
+    void convNotFollowedByBatchNormIsRefused() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> ScaleAssignment.byForwardOrder(userGraph(ConvolutionMode.Truncate, 1, false), twoBlocks()));
+        assertTrue(e.getMessage().contains("layer 'c1'") && e.getMessage().contains("BatchNormalization"),
+                e.getMessage());
+    }
+
+    @Test
+    void unknownLayerName() {
+        Map<String, String> names = new HashMap<>(Map.of("a", "c1", "b", "nope"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ScaleAssignment.byName(
+                userGraph(ConvolutionMode.Truncate, 1, true), twoBlocks(), names));
+        assertTrue(e.getMessage().contains("no layer named 'nope'"), e.getMessage());
+    }
+
+    @Test
+    void gradientNormalizationIsRefused() {
+        ComputationGraphConfiguration conf = userGraph(ConvolutionMode.Truncate, 1, true);
+        ((org.deeplearning4j.nn.conf.layers.BaseLayer) ((org.deeplearning4j.nn.conf.graph.LayerVertex) conf
+                .getVertices().get("c2")).getLayerConf().getLayer())
+                .setGradientNormalization(GradientNormalization.ClipElementWiseAbsoluteValue);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> RepOptimizer.sgd(twoBlocks()).configure(conf));
+        assertTrue(e.getMessage().contains("'c2'") && e.getMessage().contains("breaks"), e.getMessage());
+    }
+
+    @Test
+    void updatersThatBreakTheEquivalenceAreRefused() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> RepOptimizer.sgd(twoBlocks()).updater(new AdaGrad(0.1)));
+        assertTrue(e.getMessage().contains("AdaGrad"), e.getMessage());
+    }
+
+    @Test
+    void scalesOfAnotherArchitectureAreRefusedByTheModel() {
+        List<BlockScales> other = TinySpecs.randomScales(
+                VggSpec.builder("tiny").input(3, 8, 8).classes(3).stem(4, 2).stage(3, 6, 2).build(), 1);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> RepOptVgg.builder(spec).build().init(RepOptimizer.sgd(other)));
+        assertTrue(e.getMessage().contains("block 3 is stage2.0") && e.getMessage().contains("stage1.2"),
+                e.getMessage());
+    }
+
+    @Test
+    void weightDecayFollowsThePapersRule() {
+        ComputationGraphConfiguration conf = RepOptimizer.sgd(scales).weightDecay(1e-3)
+                .mapByName(RepOptVgg.builder(spec).build().convOfBlock())
+                .configure(RepOptVgg.builder(spec).build().conf());
+        var layers = conf.getVertices();
+        var conv = (ConvolutionLayer) ((org.deeplearning4j.nn.conf.graph.LayerVertex) layers
+                .get(LayerNames.conv("stage0"))).getLayerConf().getLayer();
+        assertEquals(2, conv.getRegularization().size());
+        assertTrue(conv.getRegularization().get(0) instanceof GradMultHook);
+        var bn = (BatchNormalization) ((org.deeplearning4j.nn.conf.graph.LayerVertex) layers
+                .get(LayerNames.bn("stage0"))).getLayerConf().getLayer();
+        assertTrue(bn.getRegularization().isEmpty() && bn.getRegularizationBias().isEmpty());
+        var out = (OutputLayer) ((org.deeplearning4j.nn.conf.graph.LayerVertex) layers.get(LayerNames.LINEAR))
+                .getLayerConf().getLayer();
+        assertEquals(1, out.getRegularization().size());
+        assertTrue(out.getRegularizationBias().isEmpty());
+    }
+}

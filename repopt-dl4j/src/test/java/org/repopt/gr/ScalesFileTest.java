@@ -1,0 +1,137 @@
+package org.repopt.gr;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.shade.jackson.databind.ObjectMapper;
+import org.nd4j.shade.jackson.databind.node.ArrayNode;
+import org.nd4j.shade.jackson.databind.node.ObjectNode;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.function.Consumer;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Strict reading and atomic writing of scales files. */
+class ScalesFileTest {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** stem 3->4 stride 2, then 4->4 stride 1 (identity), then 4->6 stride 2. */
+    private static ScalesFile small() {
+        double[] four = {1.0, 0.5, 2.0, 1.5};
+        double[] six = {1, 2, 3, 4, 5, 6};
+        return new ScalesFile("RepOpt-VGG-test", new int[]{1, 1}, null, "unit test", List.of(
+                new BlockScales("stage0", 3, 4, 2, four, four, null),
+                new BlockScales("stage1.0", 4, 4, 1, four, four, four),
+                new BlockScales("stage2.0", 4, 6, 2, six, six, null)));
+    }
+
+    private static String mutated(Consumer<ObjectNode> change) throws IOException {
+        ObjectNode root = (ObjectNode) JSON.readTree(small().toJson());
+        change.accept(root);
+        return JSON.writeValueAsString(root);
+    }
+
+    private static ObjectNode block(ObjectNode root, int i) {
+        return (ObjectNode) root.get("blocks").get(i);
+    }
+
+    private static IllegalArgumentException rejected(String json) {
+        return assertThrows(IllegalArgumentException.class, () -> ScalesFile.read(
+                new ByteArrayInputStream(json.getBytes(StandardCharsets.UTF_8)), "test.json"));
+    }
+
+    private static void assertMessage(IllegalArgumentException e, String... parts) {
+        for (String p : parts) {
+            assertTrue(e.getMessage().contains(p), "message '" + e.getMessage() + "' lacks '" + p + "'");
+        }
+    }
+
+    @Test
+    void writeThenReadIsExact(@TempDir Path dir) throws IOException {
+        Path f = dir.resolve("scales.json");
+        small().write(f);
+        ScalesFile back = ScalesFile.read(f);
+        assertEquals(small().blocks(), back.blocks());
+        assertEquals("RepOpt-VGG-test", back.model());
+        try (var files = Files.list(dir)) {
+            assertEquals(List.of(f), files.toList(), "no temporary file left behind");
+        }
+    }
+
+    @Test
+    void wrongBlockCount() throws IOException {
+        assertMessage(rejected(mutated(r -> ((ArrayNode) r.get("blocks")).remove(2))),
+                "test.json", "2 blocks, expected 3");
+    }
+
+    @Test
+    void wrongChannelCount() throws IOException {
+        assertMessage(rejected(mutated(r -> ((ArrayNode) block(r, 2).get("scale_conv")).remove(0))),
+                "test.json", "stage2.0", "scale_conv has 5 values, expected 6");
+    }
+
+    @Test
+    void identityOnAStrideTwoBlock() throws IOException {
+        assertMessage(rejected(mutated(r -> block(r, 0).set("scale_identity", block(r, 1).get("scale_identity")))),
+                "stage0", "scale_identity given", "stride=2", "no identity branch");
+    }
+
+    @Test
+    void identityWhereInDiffersFromOut() throws IOException {
+        assertMessage(rejected(mutated(r -> block(r, 2).set("scale_identity", block(r, 2).get("scale_conv")))),
+                "stage2.0", "in_channels=4, out_channels=6", "no identity branch");
+    }
+
+    @Test
+    void missingIdentityOnAnIdentityBlock() throws IOException {
+        assertMessage(rejected(mutated(r -> block(r, 1).putNull("scale_identity"))),
+                "stage1.0", "scale_identity missing");
+    }
+
+    @Test
+    void nanAndInfinityAreNamed() {
+        String nan = small().toJson().replaceFirst("\"scale_1x1\" : \\[ 1.0,", "\"scale_1x1\" : [ NaN,");
+        assertMessage(rejected(nan), "stage0", "scale_1x1[0] is NaN");
+        String inf = small().toJson().replaceFirst("\"scale_conv\" : \\[ 1.0,", "\"scale_conv\" : [ Infinity,");
+        assertMessage(rejected(inf), "stage0", "scale_conv[0] is Infinity");
+    }
+
+    @Test
+    void unknownKeys() throws IOException {
+        assertMessage(rejected(mutated(r -> r.put("modle", "typo"))), "unknown key 'modle'");
+        assertMessage(rejected(mutated(r -> block(r, 1).put("scale_idenity", 1))), "stage1.0",
+                "unknown key 'scale_idenity'");
+    }
+
+    @Test
+    void inputChannelsMustChain() throws IOException {
+        assertMessage(rejected(mutated(r -> block(r, 2).put("in_channels", 5).remove("check_grad_mult_sgd"))),
+                "stage2.0", "in_channels 5",
+                "expected 4", "out_channels of block stage1.0");
+    }
+
+    @Test
+    void checkFiguresThatTheScalesDoNotReproduce() throws IOException {
+        assertMessage(rejected(mutated(r -> ((ObjectNode) block(r, 1).get("check_grad_mult_sgd")).put("sum", 1.0))),
+                "stage1.0", "check_grad_mult_sgd.sum", "corrupt");
+    }
+
+    @Test
+    void notJson() {
+        assertMessage(rejected("{\"model\": "), "test.json", "not valid JSON");
+    }
+
+    @Test
+    void unknownReleasedVariant() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ScalesFile.released("A0"));
+        assertMessage(e, "A0", "B1");
+    }
+}
