@@ -81,8 +81,10 @@ public record ModelStats(long trainableParams, long flops) {
         return n;
     }
 
-    /** @return e.g. {@code params=51.83M  flops=11.9G} */
+    /** @return e.g. {@code params=51.83M  flops=11.9G} (FLOPs in M below one G) */
     public String describe() {
-        return String.format(Locale.ROOT, "params=%.2fM  flops=%.1fG", trainableParams / 1e6, flops / 1e9);
+        String f = flops >= 1e9 ? String.format(Locale.ROOT, "%.1fG", flops / 1e9)
+                : String.format(Locale.ROOT, "%.1fM", flops / 1e6);
+        return String.format(Locale.ROOT, "params=%.2fM  flops=%s", trainableParams / 1e6, f);
     }
 }

@@ -1,0 +1,47 @@
+package org.repopt.examples.cli;
+
+import org.repopt.model.HyperSearchVgg;
+import org.repopt.model.ModelStats;
+import org.repopt.model.RepOptVgg;
+import org.repopt.model.RepVgg;
+import org.repopt.model.Variant;
+import org.repopt.model.VggModel;
+import org.repopt.model.VggSpec;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/** {@code ./repopt models}: the built-in variants of every family, with size and cost. */
+@Command(name = "models", mixinStandardHelpOptions = true,
+        description = "List the built-in variants and families: trainable parameters, FLOPs per image, input.")
+final class ModelsCommand implements Runnable {
+
+    @Option(names = "--classes", description = "Classifier outputs (default: each variant's own, 1000 / 10).")
+    private Integer classes;
+
+    @picocli.CommandLine.Spec
+    private picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        PrintWriter out = spec.commandLine().getOut();
+        List<VggSpec> specs = new ArrayList<>();
+        for (Variant v : Variant.values()) {
+            specs.add(v.spec());
+        }
+        specs.add(VggSpec.small());
+        for (VggSpec s : specs) {
+            VggSpec sized = classes == null ? s : s.withClasses(classes);
+            for (VggModel m : List.of(RepOptVgg.builder(sized).build(), RepVgg.builder(sized).build(),
+                    HyperSearchVgg.builder(sized).build())) {
+                ModelStats stats = ModelStats.of(m);
+                out.printf(Locale.ROOT, "%-16s %s  input=%s%n", m.displayName(), stats.describe(), sized.inputShape());
+            }
+        }
+        out.flush();
+    }
+}
