@@ -2,9 +2,13 @@ package org.repopt.data;
 
 import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
 
+import java.util.List;
+
 /**
  * A labeled image classification data set with a training and a test split, ready for a ComputationGraph with
- * one NCHW input and one softmax output.
+ * one NCHW input and one softmax output. Features are normalized per channel; labels are one-hot; both have the
+ * type of {@link DataOptions#dataType()}. Instances are immutable: {@link #withOptions} returns a new view that
+ * shares the loaded data. Obtain one from {@link Datasets}.
  */
 public interface ImageDataset {
 
@@ -23,16 +27,38 @@ public interface ImageDataset {
     /** @return the number of classes */
     int numClasses();
 
+    /** @return the class names, index {@code i} naming label {@code i} */
+    List<String> classNames();
+
+    /** @return training examples used, after the {@link DataOptions#subset() subset} */
+    int trainExamples();
+
+    /** @return test examples */
+    int testExamples();
+
+    /** @return the options this view delivers batches with */
+    DataOptions options();
+
+    /**
+     * @param options data type, training subset and augmentation
+     * @return a view of the same data with these options
+     * @throws IllegalArgumentException if the subset is larger than the training split, or the padding is not
+     *                                  smaller than the image side
+     */
+    ImageDataset withOptions(DataOptions options);
+
     /**
      * @param batchSize examples per batch
      * @param seed      seed of the per-epoch shuffle and augmentation
      * @return the training split, shuffled and augmented per epoch
+     * @throws IllegalArgumentException if {@code batchSize < 1}
      */
     EpochBatches train(int batchSize, long seed);
 
     /**
      * @param batchSize examples per batch
      * @return the test split in file order, normalized, not augmented
+     * @throws IllegalArgumentException if {@code batchSize < 1}
      */
     DataSetIterator test(int batchSize);
 }
