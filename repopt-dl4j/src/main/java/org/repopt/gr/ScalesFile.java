@@ -7,15 +7,14 @@ import org.nd4j.shade.jackson.databind.ObjectMapper;
 import org.nd4j.shade.jackson.databind.SerializationFeature;
 import org.nd4j.shade.jackson.databind.node.ArrayNode;
 import org.nd4j.shade.jackson.databind.node.ObjectNode;
+import org.repopt.io.AtomicFiles;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -261,26 +260,15 @@ public final class ScalesFile {
     }
 
     /**
-     * Writes this file atomically (a temporary file in the same folder, then a rename), with the SGD check
+     * Writes this file atomically ({@link AtomicFiles}), with the SGD check
      * figures of every block, in the format {@link #read(Path)} accepts.
      *
      * @param file where to write
      * @throws IOException when writing fails; an existing file is then left as it was
      */
     public void write(Path file) throws IOException {
-        Path dir = file.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
-        try {
-            Files.write(tmp, toJson().getBytes(StandardCharsets.UTF_8));
-            try {
-                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        byte[] json = toJson().getBytes(StandardCharsets.UTF_8);
+        AtomicFiles.write(file, out -> out.write(json));
     }
 
     /** @return the JSON text {@link #write} writes */

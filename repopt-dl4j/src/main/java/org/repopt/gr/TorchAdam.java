@@ -73,7 +73,7 @@ public final class TorchAdam implements IUpdater {
                       @JsonProperty("beta1") double beta1,
                       @JsonProperty("beta2") double beta2,
                       @JsonProperty("epsilon") double epsilon) {
-        if (!(learningRate >= 0) || Double.isInfinite(learningRate)) {
+        if (learningRateSchedule == null && (!(learningRate >= 0) || Double.isInfinite(learningRate))) {
             throw new IllegalArgumentException("learningRate must be finite and >= 0, got " + learningRate);
         }
         if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1)) {
@@ -82,8 +82,9 @@ public final class TorchAdam implements IUpdater {
         if (!(epsilon > 0) || Double.isInfinite(epsilon)) {
             throw new IllegalArgumentException("epsilon must be finite and > 0, got " + epsilon);
         }
-        this.learningRate = learningRate;
         this.learningRateSchedule = learningRateSchedule;
+        this.learningRate = learningRateSchedule != null && !Double.isFinite(learningRate)
+                ? learningRateSchedule.valueAt(0, 0) : learningRate;
         this.beta1 = beta1;
         this.beta2 = beta2;
         this.epsilon = epsilon;
@@ -124,10 +125,18 @@ public final class TorchAdam implements IUpdater {
         return true;
     }
 
+    /**
+     * DL4J's {@code setLearningRate(ISchedule)} passes {@code NaN} as the fixed rate together with the schedule;
+     * the schedule then rules, and the fixed rate is kept at the schedule's first value so that the configuration
+     * stays valid and reloads from JSON.
+     */
     @Override
     public void setLrAndSchedule(double lr, ISchedule lrSchedule) {
-        this.learningRate = lr;
+        if (lrSchedule == null && (!(lr >= 0) || Double.isInfinite(lr))) {
+            throw new IllegalArgumentException("learningRate must be finite and >= 0, got " + lr);
+        }
         this.learningRateSchedule = lrSchedule;
+        this.learningRate = lrSchedule != null && !Double.isFinite(lr) ? lrSchedule.valueAt(0, 0) : lr;
     }
 
     @Override

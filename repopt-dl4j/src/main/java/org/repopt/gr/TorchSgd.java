@@ -65,7 +65,7 @@ public final class TorchSgd implements IUpdater {
                      @JsonProperty("learningRateSchedule") ISchedule learningRateSchedule,
                      @JsonProperty("momentum") double momentum,
                      @JsonProperty("nesterov") boolean nesterov) {
-        if (!(learningRate >= 0) || Double.isInfinite(learningRate)) {
+        if (learningRateSchedule == null && (!(learningRate >= 0) || Double.isInfinite(learningRate))) {
             throw new IllegalArgumentException("learningRate must be finite and >= 0, got " + learningRate);
         }
         if (!(momentum >= 0 && momentum < 1)) {
@@ -74,8 +74,9 @@ public final class TorchSgd implements IUpdater {
         if (nesterov && momentum == 0) {
             throw new IllegalArgumentException("Nesterov momentum needs momentum > 0");
         }
-        this.learningRate = learningRate;
         this.learningRateSchedule = learningRateSchedule;
+        this.learningRate = learningRateSchedule != null && !Double.isFinite(learningRate)
+                ? learningRateSchedule.valueAt(0, 0) : learningRate;
         this.momentum = momentum;
         this.nesterov = nesterov;
     }
@@ -132,10 +133,18 @@ public final class TorchSgd implements IUpdater {
         return true;
     }
 
+    /**
+     * DL4J's {@code setLearningRate(ISchedule)} passes {@code NaN} as the fixed rate together with the schedule;
+     * the schedule then rules, and the fixed rate is kept at the schedule's first value so that the configuration
+     * stays valid and reloads from JSON.
+     */
     @Override
     public void setLrAndSchedule(double lr, ISchedule lrSchedule) {
-        this.learningRate = lr;
+        if (lrSchedule == null && (!(lr >= 0) || Double.isInfinite(lr))) {
+            throw new IllegalArgumentException("learningRate must be finite and >= 0, got " + lr);
+        }
         this.learningRateSchedule = lrSchedule;
+        this.learningRate = lrSchedule != null && !Double.isFinite(lr) ? lrSchedule.valueAt(0, 0) : lr;
     }
 
     @Override

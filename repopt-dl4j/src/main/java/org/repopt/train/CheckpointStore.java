@@ -7,6 +7,7 @@ import org.nd4j.shade.jackson.databind.ObjectMapper;
 import org.repopt.backend.OneDnnHelpers;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.repopt.io.AtomicFiles;
 
 import java.io.IOException;
 import java.io.OutputStream;

@@ -22,6 +22,7 @@ import org.repopt.data.EpochBatches;
 import org.repopt.data.ImageDataset;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.repopt.io.AtomicFiles;
 
 import java.io.IOException;
 import java.io.PrintStream;

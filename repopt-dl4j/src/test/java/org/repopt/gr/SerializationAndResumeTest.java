@@ -91,6 +91,20 @@ class SerializationAndResumeTest {
         assertTrue(diff <= 1e-12 * scale, what + ": max |diff| " + diff + " > 1e-12 * " + scale);
     }
 
+    @ParameterizedTest(name = "{0} form: DL4J's own setLearningRate(ISchedule) keeps the configuration loadable")
+    @ValueSource(strings = {"sgd", "adamw"})
+    void dl4jScheduleSetterKeepsTheConfigurationValid(String form) {
+        ComputationGraph net = network(form);
+        net.setLearningRate(new org.nd4j.linalg.schedule.ExponentialSchedule(
+                org.nd4j.linalg.schedule.ScheduleType.ITERATION, 0.1, 0.99));
+        ComputationGraphConfiguration back = ComputationGraphConfiguration.fromJson(net.getConfiguration().toJson());
+        assertEquals(net.getConfiguration(), back);
+        assertEquals(0.1 * 0.99 * 0.99, back.getVertices().values().stream()
+                .filter(v -> v instanceof LayerVertex).map(v -> ((LayerVertex) v).getLayerConf().getLayer())
+                .filter(l -> l instanceof BaseLayer).map(l -> ((BaseLayer) l).getIUpdater()).findFirst()
+                .orElseThrow().getLearningRate(2, 0), 1e-15);
+    }
+
     @Test
     void torchUpdatersRoundTripAsUpdaterConfigs() {
         ComputationGraphConfiguration conf = network("sgd").getConfiguration();

@@ -5,8 +5,10 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
 import org.nd4j.linalg.factory.Nd4j;
+import org.repopt.data.DataOptions;
 import org.repopt.data.EpochBatches;
 import org.repopt.data.ImageDataset;
+import org.repopt.data.Subset;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -132,6 +134,40 @@ public final class InMemoryImageDataset implements ImageDataset {
     @Override
     public int numClasses() {
         return classes;
+    }
+
+    @Override
+    public List<String> classNames() {
+        List<String> names = new ArrayList<>();
+        for (int k = 0; k < classes; k++) {
+            names.add("class" + k);
+        }
+        return names;
+    }
+
+    @Override
+    public int trainExamples() {
+        return trainLabels.length;
+    }
+
+    @Override
+    public int testExamples() {
+        return testLabels.length;
+    }
+
+    /** @return the options this synthetic set has: its own data type, every example, no crop, random flip */
+    @Override
+    public DataOptions options() {
+        return new DataOptions(type, Subset.all(), 0, true);
+    }
+
+    /** Only this set's own options are supported: the synthetic images need no other. */
+    @Override
+    public ImageDataset withOptions(DataOptions options) {
+        if (!options().equals(options)) {
+            throw new IllegalArgumentException("InMemoryImageDataset supports only " + options() + ", got " + options);
+        }
+        return this;
     }
 
     @Override

@@ -263,6 +263,31 @@ class TrainerTest {
             }
 
             @Override
+            public java.util.List<String> classNames() {
+                return tiny.classNames();
+            }
+
+            @Override
+            public int trainExamples() {
+                return tiny.trainExamples();
+            }
+
+            @Override
+            public int testExamples() {
+                return tiny.testExamples();
+            }
+
+            @Override
+            public org.repopt.data.DataOptions options() {
+                return tiny.options();
+            }
+
+            @Override
+            public ImageDataset withOptions(org.repopt.data.DataOptions options) {
+                return tiny.withOptions(options);
+            }
+
+            @Override
             public EpochBatches train(int batchSize, long seed) {
                 EpochBatches real = tiny.train(batchSize, seed);
                 return new EpochBatches() {

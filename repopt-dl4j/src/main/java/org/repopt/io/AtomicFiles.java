@@ -1,4 +1,4 @@
-package org.repopt.train;
+package org.repopt.io;
 
 import java.io.BufferedOutputStream;
 import java.io.IOException;
@@ -17,11 +17,11 @@ import java.util.UUID;
  * folder, are forced to disk, and the temporary file is then renamed over the target in one atomic step. A failure
  * at any point leaves the previous target as it was and removes the temporary file.
  */
-final class AtomicFiles {
+public final class AtomicFiles {
 
     /** Writes the content of a file. */
     @FunctionalInterface
-    interface Content {
+    public interface Content {
         /**
          * @param out the temporary file's stream; do not close it
          * @throws IOException when writing fails
@@ -37,7 +37,7 @@ final class AtomicFiles {
      * @param content what to write
      * @throws IOException when writing or renaming fails; {@code target} is then unchanged
      */
-    static void write(Path target, Content content) throws IOException {
+    public static void write(Path target, Content content) throws IOException {
         Path dir = target.toAbsolutePath().getParent();
         Files.createDirectories(dir);
         // a fresh name opened with CREATE_NEW (not Files.createTempFile, whose 0600 mode the target would keep)
