@@ -1,0 +1,112 @@
+package org.repopt.search;
+
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.repopt.data.ImageDataset;
+import org.repopt.gr.GradMult;
+import org.repopt.gr.RepOptimizer;
+import org.repopt.gr.ScalesFile;
+import org.repopt.gr.TorchSgd;
+import org.repopt.model.HyperSearchVgg;
+import org.repopt.model.VggSpec;
+import org.repopt.train.TrainResult;
+import org.repopt.train.Trainer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Objects;
+
+/**
+ * Hyper-Search (Ding et al., ICLR 2023, section 3.3; REFERENCE section 6): trains the Hyper-Search model
+ * ({@link HyperSearchVgg}, every CSLA scale trainable) of the target architecture on a search data set with SGD,
+ * Nesterov momentum and L2 weight decay on kernels, scales and the linear weight, then exports the trained scales
+ * as a scales file ({@value #SCALES_FILE} in the run's output folder) that {@code RepOptVgg} takes as constants.
+ *
+ * <p>The architecture is adapted to the search data's input shape and class count; block names, channels and
+ * strides stay those of the target, so the file fits the target model.
+ */
+public final class HyperSearch {
+
+    /** Where a finished search writes its scales, inside the run's output folder. */
+    public static final String SCALES_FILE = "scales.json";
+    /** The paper's search weight decay. */
+    public static final double DEFAULT_WEIGHT_DECAY = 4e-5;
+
+    private static final Logger LOG = LoggerFactory.getLogger(HyperSearch.class);
+
+    private final VggSpec target;
+    private final double momentum;
+    private final double weightDecay;
+
+    /**
+     * @param target      the architecture whose scales are searched
+     * @param momentum    Nesterov momentum in {@code (0, 1)} (paper: 0.9)
+     * @param weightDecay L2 weight decay, {@code >= 0} (paper: 4e-5)
+     */
+    public HyperSearch(VggSpec target, double momentum, double weightDecay) {
+        this.target = Objects.requireNonNull(target, "target");
+        if (!(momentum > 0 && momentum < 1)) {
+            throw new IllegalArgumentException("momentum must be in (0, 1), got " + momentum);
+        }
+        if (!(weightDecay >= 0) || Double.isInfinite(weightDecay)) {
+            throw new IllegalArgumentException("weightDecay must be finite and >= 0, got " + weightDecay);
+        }
+        this.momentum = momentum;
+        this.weightDecay = weightDecay;
+    }
+
+    /** @param target the architecture whose scales are searched, with the paper's momentum and weight decay */
+    public HyperSearch(VggSpec target) {
+        this(target, TorchSgd.DEFAULT_MOMENTUM, DEFAULT_WEIGHT_DECAY);
+    }
+
+    /**
+     * @param data the search data set
+     * @return the Hyper-Search model for the target architecture at the data's input shape and class count
+     */
+    public HyperSearchVgg modelFor(ImageDataset data) {
+        return HyperSearchVgg.builder(target.withInput(data.channels(), data.height(), data.width())
+                .withClasses(data.numClasses())).dataType(data.options().dataType()).build();
+    }
+
+    /**
+     * Runs a fresh search.
+     *
+     * @param data    the search data set
+     * @param trainer the training run (epochs, batch, learning-rate schedule, output folder)
+     * @return the searched scales, also written to {@value #SCALES_FILE} in the output folder
+     * @throws IOException when checkpoints or the scales cannot be written
+     */
+    public SearchResult run(ImageDataset data, Trainer trainer) throws IOException {
+        HyperSearchVgg model = modelFor(data);
+        ComputationGraph net = RepOptimizer.baseline(GradMult.Form.SGD).momentum(momentum).weightDecay(weightDecay)
+                .applyTo(model.conf());
+        return export(model, data, trainer.train(net, data), trainer.config().outputDir());
+    }
+
+    /**
+     * Continues an interrupted search from its last checkpoint.
+     *
+     * @param data    the search data set the run started on
+     * @param trainer the same training configuration
+     * @return the searched scales, also written to {@value #SCALES_FILE}
+     * @throws IOException when the checkpoint cannot be read or the scales cannot be written
+     */
+    public SearchResult resume(ImageDataset data, Trainer trainer) throws IOException {
+        return export(modelFor(data), data, trainer.resume(data), trainer.config().outputDir());
+    }
+
+    private SearchResult export(HyperSearchVgg model, ImageDataset data, TrainResult training, Path dir)
+            throws IOException {
+        String source = String.format(Locale.ROOT, "Hyper-Search with repopt-dl4j on %s (%d training examples), "
+                        + "%d epochs, HS model top-1 %.4f; scales are per output channel, blocks in forward order",
+                data.name(), data.trainExamples(), training.epochs(), training.finalTest().top1());
+        ScalesFile scales = model.exportScales(training.network(), source);
+        Path file = dir.resolve(SCALES_FILE);
+        scales.write(file);
+        LOG.info("searched scales of {} written to {}", scales.model(), file);
+        return new SearchResult(scales, file, training);
+    }
+}

@@ -1,0 +1,60 @@
+package org.repopt.search;
+
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.repopt.gr.BlockScales;
+import org.repopt.gr.GradMultHook;
+import org.repopt.gr.RepOptimizer;
+import org.repopt.gr.ScalesFile;
+import org.repopt.model.LayerNames;
+import org.repopt.model.RepOptVgg;
+import org.repopt.model.VggSpec;
+import org.repopt.testing.InMemoryImageDataset;
+import org.repopt.train.TrainConfig;
+import org.repopt.train.Trainer;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.OutputStream;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Hyper-Search end to end on a tiny in-memory data set: search, export, load into RepOpt-VGG, train. */
+class HyperSearchTest {
+
+    private final VggSpec target = VggSpec.builder("tiny").input(1, 6, 6).classes(3).stem(4, 1)
+            .stage(2, 6, 2).stage(1, 8, 2).build();
+
+    @Test
+    void searchExportLoadTrain(@TempDir Path dir) throws IOException {
+        InMemoryImageDataset data = new InMemoryImageDataset("synthetic", 3, 1, 6, 6, 48, 12, DataType.DOUBLE, 4);
+        Trainer trainer = new Trainer(TrainConfig.builder(dir.resolve("search")).epochs(2).batchSize(8)
+                .learningRate(0.05).warmupEpochs(0).labelSmoothing(0).progress(false).build(), quiet());
+        SearchResult result = new HyperSearch(target).run(data, trainer);
+
+        ScalesFile loaded = ScalesFile.read(result.file());
+        assertEquals(result.scales().blocks(), loaded.blocks(), "the file holds exactly the exported scales");
+        assertNotEquals(1.0, loaded.blocks().get(2).scaleConv()[0], "scales moved during the search");
+
+        RepOptVgg model = RepOptVgg.builder(target).dataType(DataType.DOUBLE).build();
+        ComputationGraph net = model.init(RepOptimizer.sgd(loaded).learningRate(0.05));
+        for (int i = 0; i < target.blocks().size(); i++) {
+            BlockScales attached = ((GradMultHook) ((org.deeplearning4j.nn.conf.layers.BaseLayer) net
+                    .getLayer(LayerNames.conv(target.blocks().get(i).name())).conf().getLayer())
+                    .getRegularization().get(0)).scales();
+            assertEquals(result.scales().blocks().get(i), attached, "block " + i + " carries the exported scales");
+        }
+        Trainer train = new Trainer(TrainConfig.builder(dir.resolve("train")).epochs(1).batchSize(8)
+                .learningRate(0.05).warmupEpochs(0).labelSmoothing(0).progress(false).build(), quiet());
+        assertTrue(train.train(net, data).finalTest().top1() >= 0);
+    }
+
+    private static PrintStream quiet() {
+        return new PrintStream(OutputStream.nullOutputStream());
+    }
+}
