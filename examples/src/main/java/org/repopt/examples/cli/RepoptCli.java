@@ -9,7 +9,8 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "repopt", mixinStandardHelpOptions = true, versionProvider = RepoptCli.Version.class,
         description = "RepOptimizers (Gradient Re-parameterization, Ding et al., ICLR 2023) for Deeplearning4j.",
-        subcommands = {ModelsCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {DemoCommand.class, TrainCommand.class, SearchCommand.class, ExportCommand.class, ModelsCommand.class,
+                CommandLine.HelpCommand.class})
 public final class RepoptCli implements Runnable {
 
     @CommandLine.Spec

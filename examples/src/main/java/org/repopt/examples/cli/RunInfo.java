@@ -1,0 +1,68 @@
+package org.repopt.examples.cli;
+
+import org.nd4j.shade.jackson.annotation.JsonCreator;
+import org.nd4j.shade.jackson.annotation.JsonProperty;
+import org.nd4j.shade.jackson.databind.ObjectMapper;
+import org.nd4j.shade.jackson.databind.SerializationFeature;
+import org.repopt.io.AtomicFiles;
+import org.repopt.model.VggSpec;
+import org.repopt.train.ModelFamily;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * What {@code ./repopt train} trained, kept as {@value #FILE} in the run's folder so that {@code export} and
+ * {@code quantize} can rebuild the architecture without asking again.
+ *
+ * @param model    the family's command-line name
+ * @param variant  the variant's name (small, B1, ...)
+ * @param dataset  the data set's name
+ * @param channels input channels
+ * @param height   input height
+ * @param width    input width
+ * @param classes  class count
+ * @param scales   where the scales came from, or {@code null}
+ */
+record RunInfo(@JsonProperty("model") String model, @JsonProperty("variant") String variant,
+               @JsonProperty("dataset") String dataset, @JsonProperty("channels") int channels,
+               @JsonProperty("height") int height, @JsonProperty("width") int width,
+               @JsonProperty("classes") int classes, @JsonProperty("scales") String scales) {
+
+    /** The file name inside a run folder. */
+    static final String FILE = "run.json";
+
+    @JsonCreator
+    RunInfo {
+    }
+
+    /** @return the family */
+    ModelFamily family() {
+        return ModelFamily.parse(model);
+    }
+
+    /** @return the trained architecture */
+    VggSpec spec() {
+        return ModelArgs.spec(variant).withInput(channels, height, width).withClasses(classes);
+    }
+
+    /** Writes the file atomically into {@code dir}. */
+    void write(Path dir) throws IOException {
+        byte[] json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(this);
+        AtomicFiles.write(dir.resolve(FILE), out -> out.write(json));
+    }
+
+    /**
+     * @param dir a run folder
+     * @return its run description
+     * @throws IllegalArgumentException where the folder holds no {@value #FILE}
+     */
+    static RunInfo read(Path dir) throws IOException {
+        Path f = dir.resolve(FILE);
+        if (!Files.exists(f)) {
+            throw new IllegalArgumentException(dir + " is not a run folder of ./repopt train: " + FILE + " is missing");
+        }
+        return new ObjectMapper().readValue(f.toFile(), RunInfo.class);
+    }
+}
