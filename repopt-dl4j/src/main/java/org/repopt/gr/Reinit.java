@@ -9,6 +9,7 @@ import org.deeplearning4j.nn.weights.IWeightInit;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.repopt.nn.ParamValues;
 
 import java.util.Arrays;
 import java.util.Map;
@@ -59,8 +60,7 @@ public final class Reinit {
             throw new IllegalArgumentException("block " + b.block() + " (layer '" + layerName + "'): kernel shape "
                     + Arrays.toString(kernel.shape()) + ", expected " + Arrays.toString(expected));
         }
-        double[] w = equivalentKernel(b, kernel.dup('c').data().asDouble(), fresh1x1(layer, out, in));
-        kernel.assign(Nd4j.create(w, expected, DataType.DOUBLE).castTo(kernel.dataType()));
+        ParamValues.assign(kernel, equivalentKernel(b, ParamValues.of(kernel), fresh1x1(layer, out, in)));
     }
 
     /**
@@ -100,7 +100,7 @@ public final class Reinit {
     private static double[] fresh1x1(Layer layer, int out, int in) {
         IWeightInit init = ((ConvolutionLayer) layer.conf().getLayer()).getWeightInitFn();
         INDArray view = Nd4j.create(DataType.DOUBLE, 1, (long) out * in);
-        return init.init(in, out, new long[]{out, in, 1, 1}, 'c', view).dup('c').data().asDouble();
+        return ParamValues.of(init.init(in, out, new long[]{out, in, 1, 1}, 'c', view));
     }
 
     /**

@@ -3,8 +3,8 @@ package org.repopt.model;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.params.BatchNormalizationParamInitializer;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.repopt.nn.ParamValues;
 
 import java.util.Map;
 
@@ -31,22 +31,22 @@ public record BatchNormAffine(double[] scale, double[] shift) {
         }
         BatchNormalization conf = (BatchNormalization) layer.conf().getLayer();
         Map<String, INDArray> p = layer.paramTable();
-        double[] mean = values(p.get(BatchNormalizationParamInitializer.GLOBAL_MEAN));
+        double[] mean = ParamValues.of(p.get(BatchNormalizationParamInitializer.GLOBAL_MEAN));
         double[] var;
         if (p.containsKey(BatchNormalizationParamInitializer.GLOBAL_LOG_STD)) {
-            var = values(p.get(BatchNormalizationParamInitializer.GLOBAL_LOG_STD));
+            var = ParamValues.of(p.get(BatchNormalizationParamInitializer.GLOBAL_LOG_STD));
             for (int c = 0; c < var.length; c++) {
                 double std = Math.pow(10.0, var[c]);
                 var[c] = std * std;
             }
         } else {
-            var = values(p.get(BatchNormalizationParamInitializer.GLOBAL_VAR));
+            var = ParamValues.of(p.get(BatchNormalizationParamInitializer.GLOBAL_VAR));
         }
         int n = mean.length;
         double[] gamma = p.containsKey(BatchNormalizationParamInitializer.GAMMA)
-                ? values(p.get(BatchNormalizationParamInitializer.GAMMA)) : filled(n, conf.getGamma());
+                ? ParamValues.of(p.get(BatchNormalizationParamInitializer.GAMMA)) : filled(n, conf.getGamma());
         double[] beta = p.containsKey(BatchNormalizationParamInitializer.BETA)
-                ? values(p.get(BatchNormalizationParamInitializer.BETA)) : filled(n, conf.getBeta());
+                ? ParamValues.of(p.get(BatchNormalizationParamInitializer.BETA)) : filled(n, conf.getBeta());
         double[] scale = new double[n];
         double[] shift = new double[n];
         for (int c = 0; c < n; c++) {
@@ -59,10 +59,6 @@ public record BatchNormAffine(double[] scale, double[] shift) {
     /** @return the number of channels */
     public int channels() {
         return scale.length;
-    }
-
-    private static double[] values(INDArray a) {
-        return a.dup('c').castTo(DataType.DOUBLE).data().asDouble();
     }
 
     private static double[] filled(int n, double v) {

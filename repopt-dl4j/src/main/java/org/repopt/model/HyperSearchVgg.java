@@ -3,11 +3,11 @@ package org.repopt.model;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.repopt.gr.BlockScales;
 import org.repopt.gr.ScalesFile;
 import org.repopt.nn.ChannelScaleLayer;
 import org.repopt.nn.ChannelScaleParamInitializer;
+import org.repopt.nn.ParamValues;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -120,7 +120,7 @@ public final class HyperSearchVgg extends VggModel {
             throw new IllegalArgumentException("the network has no scale layer '" + layerName
                     + "': not a Hyper-Search network of this architecture");
         }
-        return l.getParam(ChannelScaleParamInitializer.SCALE_KEY).dup('c').castTo(DataType.DOUBLE).data().asDouble();
+        return ParamValues.of(l.getParam(ChannelScaleParamInitializer.SCALE_KEY));
     }
 
     /** Builds a {@link HyperSearchVgg}. */

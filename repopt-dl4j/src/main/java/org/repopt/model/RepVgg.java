@@ -5,9 +5,8 @@ import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.params.ConvolutionParamInitializer;
 import org.deeplearning4j.nn.params.DefaultParamInitializer;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
+import org.repopt.nn.ParamValues;
 
 /**
  * RepVGG (Ding et al., CVPR 2021), the structural re-parameterization baseline: blocks of
@@ -74,8 +73,8 @@ public final class RepVgg extends VggModel {
                         BatchNormAffine.of(layer(trained, LayerNames.bnIdentity(n))), 1);
             }
             Layer conv = out.getLayer(LayerNames.conv(n));
-            set(conv, ConvolutionParamInitializer.WEIGHT_KEY, kernel);
-            set(conv, ConvolutionParamInitializer.BIAS_KEY, bias);
+            ParamValues.assign(conv.getParam(ConvolutionParamInitializer.WEIGHT_KEY), kernel);
+            ParamValues.assign(conv.getParam(ConvolutionParamInitializer.BIAS_KEY), bias);
         }
         for (String key : new String[]{DefaultParamInitializer.WEIGHT_KEY, DefaultParamInitializer.BIAS_KEY}) {
             INDArray src = layer(trained, LayerNames.LINEAR).getParam(key);
@@ -114,7 +113,7 @@ public final class RepVgg extends VggModel {
             throw new IllegalArgumentException("layer '" + conv.conf().getLayer().getLayerName() + "': expected a "
                     + size + "x" + size + " kernel, got " + java.util.Arrays.toString(w.shape()));
         }
-        return w.dup('c').castTo(DataType.DOUBLE).data().asDouble();
+        return ParamValues.of(w);
     }
 
     private static Layer layer(ComputationGraph net, String name) {
@@ -124,11 +123,6 @@ public final class RepVgg extends VggModel {
                     + "this architecture");
         }
         return l;
-    }
-
-    private static void set(Layer layer, String key, double[] values) {
-        INDArray p = layer.getParam(key);
-        p.assign(Nd4j.create(values, p.shape(), DataType.DOUBLE).castTo(p.dataType()));
     }
 
     /** Builds a {@link RepVgg}. */

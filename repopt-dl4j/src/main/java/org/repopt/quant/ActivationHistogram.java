@@ -1,6 +1,7 @@
 package org.repopt.quant;
 
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.repopt.nn.ParamValues;
 
 import java.util.Arrays;
 
@@ -39,7 +40,7 @@ public final class ActivationHistogram {
      * @throws IllegalArgumentException if an element is not finite
      */
     public void add(INDArray x) {
-        add(GraphEdit.values(x));
+        add(ParamValues.of(x));
     }
 
     /**

@@ -3,12 +3,12 @@ package org.repopt.quant;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
-import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.deeplearning4j.nn.params.BatchNormalizationParamInitializer;
 import org.deeplearning4j.nn.params.ConvolutionParamInitializer;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.repopt.model.BatchNormAffine;
+import org.repopt.nn.ParamValues;
 
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -68,44 +68,27 @@ public final class BnFolding {
     }
 
     private static void foldInto(Layer conv, Layer bn, Layer target) {
-        BatchNormalization bnConf = (BatchNormalization) bn.conf().getLayer();
         String name = conv.conf().getLayer().getLayerName();
-        double[] w = GraphEdit.values(conv.getParam(ConvolutionParamInitializer.WEIGHT_KEY));
-        double[] gamma = GraphEdit.values(bn.getParam(BatchNormalizationParamInitializer.GAMMA));
-        double[] beta = GraphEdit.values(bn.getParam(BatchNormalizationParamInitializer.BETA));
-        double[] mean = GraphEdit.values(bn.getParam(BatchNormalizationParamInitializer.GLOBAL_MEAN));
-        double[] var = variance(bn, bnConf);
-        int channels = gamma.length;
+        double[] w = ParamValues.of(conv.getParam(ConvolutionParamInitializer.WEIGHT_KEY));
+        BatchNormAffine affine = BatchNormAffine.of(bn);
+        int channels = affine.channels();
         INDArray convBias = conv.getParam(ConvolutionParamInitializer.BIAS_KEY);
-        double[] b = convBias == null ? new double[channels] : GraphEdit.values(convBias);
-        if (w.length % channels != 0 || b.length != channels || mean.length != channels || var.length != channels) {
+        double[] b = convBias == null ? new double[channels] : ParamValues.of(convBias);
+        if (w.length % channels != 0 || b.length != channels) {
             throw new IllegalStateException("conv '" + name + "': " + w.length + " weights and " + b.length
-                    + " biases do not match batch norm '" + bnConf.getLayerName() + "' with " + channels + " channels");
+                    + " biases do not match batch norm '" + bn.conf().getLayer().getLayerName() + "' with "
+                    + channels + " channels");
         }
         int perChannel = w.length / channels;
         double[] bias = new double[channels];
         for (int o = 0; o < channels; o++) {
-            double k = gamma[o] / Math.sqrt(var[o] + bnConf.getEps());
+            double k = affine.scale()[o];
             for (int i = o * perChannel; i < (o + 1) * perChannel; i++) {
                 w[i] *= k;
             }
-            bias[o] = beta[o] + (b[o] - mean[o]) * k;
+            bias[o] = affine.shift()[o] + b[o] * k;
         }
-        GraphEdit.assign(target.getParam(ConvolutionParamInitializer.WEIGHT_KEY), w);
-        GraphEdit.assign(target.getParam(ConvolutionParamInitializer.BIAS_KEY), bias);
-    }
-
-    private static double[] variance(Layer bn, BatchNormalization conf) {
-        if (!conf.isUseLogStd()) {
-            return GraphEdit.values(bn.getParam(BatchNormalizationParamInitializer.GLOBAL_VAR));
-        }
-        // DL4J stores log10(std) and computes var = (10^log10std)^2 at inference.
-        double[] log10Std = GraphEdit.values(bn.getParam(BatchNormalizationParamInitializer.GLOBAL_LOG_STD));
-        double[] var = new double[log10Std.length];
-        for (int i = 0; i < var.length; i++) {
-            double std = Math.pow(10.0, log10Std[i]);
-            var[i] = std * std;
-        }
-        return var;
+        ParamValues.assign(target.getParam(ConvolutionParamInitializer.WEIGHT_KEY), w);
+        ParamValues.assign(target.getParam(ConvolutionParamInitializer.BIAS_KEY), bias);
     }
 }

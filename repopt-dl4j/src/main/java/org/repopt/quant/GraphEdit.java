@@ -5,9 +5,7 @@ import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 import org.repopt.backend.OneDnnHelpers;
 
 import java.util.ArrayList;
@@ -77,15 +75,5 @@ final class GraphEdit {
         }
         conf.getVertices().put(name, new LayerVertex(nnc, null));
         conf.getVertexInputs().put(name, new ArrayList<>(List.of(after)));
-    }
-
-    /** @return the array's values in c order, as doubles */
-    static double[] values(INDArray a) {
-        return Nd4j.toFlattened('c', a).castTo(DataType.DOUBLE).toDoubleVector();
-    }
-
-    /** Writes {@code values} (c order) into {@code target}, in the target's data type. */
-    static void assign(INDArray target, double[] values) {
-        target.assign(Nd4j.create(values, target.shape(), 'c'));
     }
 }

@@ -3,6 +3,7 @@ package org.repopt.quant;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.repopt.nn.ParamValues;
 
 import java.util.Arrays;
 import java.util.Objects;
@@ -48,7 +49,7 @@ public final class Int8Tensor {
             throw new IllegalArgumentException("channel axis " + channelAxis + " is out of range for a weight of shape "
                     + Arrays.toString(shape));
         }
-        double[] v = GraphEdit.values(w);
+        double[] v = ParamValues.of(w);
         int channels = granularity == Granularity.PER_CHANNEL ? (int) shape[channelAxis] : 1;
         long inner = 1;
         if (granularity == Granularity.PER_CHANNEL) {

@@ -2,6 +2,7 @@ package org.repopt.quant;
 
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.params.ConvolutionParamInitializer;
+import org.repopt.nn.ParamValues;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -96,7 +97,7 @@ public record WeightStats(String layer, long count, double mean, double std, dou
     }
 
     private static double[] kernel(ComputationGraph g, String conv) {
-        return GraphEdit.values(g.getLayer(conv).getParam(ConvolutionParamInitializer.WEIGHT_KEY));
+        return ParamValues.of(g.getLayer(conv).getParam(ConvolutionParamInitializer.WEIGHT_KEY));
     }
 
     /**

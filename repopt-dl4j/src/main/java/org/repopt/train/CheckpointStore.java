@@ -5,9 +5,9 @@ import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.shade.jackson.databind.JsonNode;
 import org.nd4j.shade.jackson.databind.ObjectMapper;
 import org.repopt.backend.OneDnnHelpers;
+import org.repopt.io.AtomicFiles;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.repopt.io.AtomicFiles;
 
 import java.io.IOException;
 import java.io.OutputStream;

@@ -20,9 +20,9 @@ import org.nd4j.linalg.schedule.ISchedule;
 import org.nd4j.shade.jackson.databind.ObjectMapper;
 import org.repopt.data.EpochBatches;
 import org.repopt.data.ImageDataset;
+import org.repopt.io.AtomicFiles;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.repopt.io.AtomicFiles;
 
 import java.io.IOException;
 import java.io.PrintStream;

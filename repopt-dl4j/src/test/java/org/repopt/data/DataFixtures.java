@@ -1,6 +1,5 @@
 package org.repopt.data;
 
-import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -12,6 +11,7 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Random;
 import java.util.zip.GZIPOutputStream;
+import javax.imageio.ImageIO;
 
 /** Small data files in the real formats, written for the loaders' tests. */
 final class DataFixtures {

@@ -4,6 +4,7 @@ import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.repopt.nn.ParamValues;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -27,8 +28,8 @@ class Int8TensorTest {
         for (Granularity g : Granularity.values()) {
             INDArray w = kernel(1);
             Int8Tensor q = Int8Tensor.quantize(w, g, 0);
-            double[] orig = GraphEdit.values(w);
-            double[] back = GraphEdit.values(q.dequantize(DataType.DOUBLE));
+            double[] orig = ParamValues.of(w);
+            double[] back = ParamValues.of(q.dequantize(DataType.DOUBLE));
             byte[] codes = q.codes();
             for (int i = 0; i < orig.length; i++) {
                 double s = q.scaleOf(i);
@@ -53,9 +54,9 @@ class Int8TensorTest {
             // Hence the worst-case error bound scale/2 of every element is never larger per channel.
             assertTrue(s <= tensorScale, s + " > " + tensorScale);
         }
-        double[] orig = GraphEdit.values(w);
-        double[] bt = GraphEdit.values(t.dequantize(DataType.DOUBLE));
-        double[] bc = GraphEdit.values(c.dequantize(DataType.DOUBLE));
+        double[] orig = ParamValues.of(w);
+        double[] bt = ParamValues.of(t.dequantize(DataType.DOUBLE));
+        double[] bc = ParamValues.of(c.dequantize(DataType.DOUBLE));
         int perChannel = orig.length / 6;
         for (int o = 0; o < 6; o++) {
             double maxT = 0;
@@ -104,7 +105,7 @@ class Int8TensorTest {
         assertEquals(s, q.scales()[0], 0);
         assertArrayEquals(new byte[]{127, -3, 0, 2, 2, -2, 0}, q.codes());
         assertArrayEquals(new double[]{127 * s, -3 * s, 0, 2 * s, 2 * s, -2 * s, 0},
-                GraphEdit.values(q.dequantize(DataType.DOUBLE)), 0);
+                ParamValues.of(q.dequantize(DataType.DOUBLE)), 0);
     }
 
     @Test
@@ -112,7 +113,7 @@ class Int8TensorTest {
         INDArray w = Nd4j.create(new double[][]{{0, 0, 0}, {1, -2, 3}});
         Int8Tensor q = Int8Tensor.quantize(w, Granularity.PER_CHANNEL, 0);
         assertEquals(0, q.scales()[0]);
-        assertArrayEquals(new double[]{0, 0, 0, 1, -2, 3}, GraphEdit.values(q.dequantize(DataType.DOUBLE)),
+        assertArrayEquals(new double[]{0, 0, 0, 1, -2, 3}, ParamValues.of(q.dequantize(DataType.DOUBLE)),
                 3.0 / 127 / 2);
     }
 

@@ -3,6 +3,7 @@ package org.repopt.quant;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.repopt.nn.ParamValues;
 import org.repopt.quant.VggNets.BlockSpec;
 
 import java.util.List;
@@ -53,7 +54,7 @@ class WeightStatsTest {
         assertEquals(4 * 2 * 9, s.get(0).count());
         assertEquals(5 * 4 * 9, s.get(1).count());
         ComputationGraph f = BnFolding.fold(g);
-        assertEquals(WeightStats.of("c1", GraphEdit.values(f.getLayer("c1").getParam("W"))), s.get(1));
+        assertEquals(WeightStats.of("c1", ParamValues.of(f.getLayer("c1").getParam("W"))), s.get(1));
         WeightStats all = WeightStats.ofAllConvLayers(f, "all");
         assertEquals(4 * 2 * 9 + 5 * 4 * 9, all.count());
         assertEquals(Math.max(s.get(0).maxAbs(), s.get(1).maxAbs()), all.maxAbs(), 0);

@@ -16,8 +16,8 @@ import org.repopt.train.TrainConfig;
 import org.repopt.train.Trainer;
 
 import java.io.IOException;
-import java.io.PrintStream;
 import java.io.OutputStream;
+import java.io.PrintStream;
 import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -1,7 +1,7 @@
 package org.repopt.examples.cli;
 
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine;
 
 /**
  * The {@code ./repopt} command line: one subcommand per job. Each command maps its options one-to-one onto the
