@@ -4,6 +4,7 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.repopt.data.Datasets;
 import org.repopt.data.ImageDataset;
+import org.repopt.examples.bench.Machine;
 import org.repopt.gr.ScalesFile;
 import org.repopt.io.AtomicFiles;
 import org.repopt.model.ModelStats;

@@ -1,0 +1,70 @@
+package org.repopt.examples.bench;
+
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.learning.config.Nesterovs;
+import org.repopt.gr.GradMult;
+import org.repopt.gr.RepOptimizer;
+import org.repopt.model.RepOptVgg;
+import org.repopt.train.ModelFamily;
+
+import java.util.Locale;
+
+/** What the benchmark trains: the four families of the paper's speed comparison. */
+public enum BenchFamily {
+    /** RepOpt-VGG with the RepOptimizer (Grad Mult hook, L2, PyTorch-style Nesterov SGD). */
+    REPOPT("repopt"),
+    /** The same plain VGG with DL4J's stock Nesterovs and L2: what the Grad Mult costs. */
+    NESTEROVS("nesterovs"),
+    /** RepVGG, three branches per block. */
+    REPVGG("repvgg"),
+    /** The Hyper-Search (CSLA) model with trainable scales. */
+    HS("hs");
+
+    /** Learning rate of every family (its value does not change the cost). */
+    static final double LR = 0.01;
+    static final double MOMENTUM = 0.9;
+    static final double WEIGHT_DECAY = 4e-5;
+
+    private final String key;
+
+    BenchFamily(String key) {
+        this.key = key;
+    }
+
+    /** @return the key in the JSON output, e.g. {@code repopt} */
+    public String key() {
+        return key;
+    }
+
+    /**
+     * @param preset the architecture and scales
+     * @param seed   initialization seed
+     * @return the family's network, ready to train
+     */
+    public ComputationGraph network(Preset preset, long seed) {
+        switch (this) {
+            case REPOPT:
+                return ModelFamily.REPOPT_VGG.network(preset.spec(), DataType.FLOAT, seed, preset.scales(), LR,
+                        MOMENTUM, WEIGHT_DECAY);
+            case NESTEROVS:
+                return RepOptimizer.baseline(GradMult.Form.SGD).updater(new Nesterovs(LR, MOMENTUM))
+                        .weightDecay(WEIGHT_DECAY)
+                        .applyTo(RepOptVgg.builder(preset.spec()).seed(seed).build().conf());
+            case REPVGG:
+                return ModelFamily.REPVGG.network(preset.spec(), DataType.FLOAT, seed, null, LR, MOMENTUM, WEIGHT_DECAY);
+            default:
+                return ModelFamily.HS.network(preset.spec(), DataType.FLOAT, seed, null, LR, MOMENTUM, WEIGHT_DECAY);
+        }
+    }
+
+    /** @return the family of this key */
+    public static BenchFamily parse(String key) {
+        for (BenchFamily f : values()) {
+            if (f.key.equals(key.toLowerCase(Locale.ROOT))) {
+                return f;
+            }
+        }
+        throw new IllegalArgumentException("unknown family '" + key + "'; known: repopt, nesterovs, repvgg, hs");
+    }
+}

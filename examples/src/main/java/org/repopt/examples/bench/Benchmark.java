@@ -1,0 +1,263 @@
+package org.repopt.examples.bench;
+
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.shade.jackson.databind.JsonNode;
+import org.nd4j.shade.jackson.databind.ObjectMapper;
+import org.repopt.backend.OneDnnHelpers;
+import org.repopt.model.FusedVgg;
+import org.repopt.model.ModelStats;
+import org.repopt.model.RepOptVgg;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Measures, in one run on one machine, training images/s of the four families (interleaved repetitions after a
+ * warm-up, median and spread), inference images/s of the deployed plain model, peak RSS of each family in a fresh
+ * JVM, and, when Debian's PyTorch is present, the PyTorch peer on the same preset.
+ *
+ * @param preset     architecture and batch
+ * @param warmup     untimed iterations per family before the first repetition
+ * @param reps       timed repetitions
+ * @param iters      training iterations per repetition and family
+ * @param inferIters inference passes per repetition
+ * @param memIters   training iterations of each memory probe
+ * @param pytorch    whether to run the PyTorch peer
+ * @param repoRoot   the repository root (where {@code bench/pytorch_peer.py} lives)
+ */
+public record Benchmark(Preset preset, int warmup, int reps, int iters, int inferIters, int memIters,
+                        boolean pytorch, Path repoRoot) {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Benchmark.class);
+    private static final String PYTHON = "/usr/bin/python3";
+    private static final String PEER_SCRIPT = "bench/pytorch_peer.py";
+
+    /** Validates the settings. */
+    public Benchmark {
+        if (warmup < 0 || reps < 1 || iters < 1 || inferIters < 1 || memIters < 1) {
+            throw new IllegalArgumentException("warmup >= 0 and reps, iters, infer-iters, mem-iters >= 1 required, got "
+                    + warmup + ", " + reps + ", " + iters + ", " + inferIters + ", " + memIters);
+        }
+    }
+
+    /** Median and spread of one figure over the repetitions. */
+    public record Figure(double median, double min, double max, List<Double> reps) {
+        static Figure of(List<Double> values) {
+            double[] v = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+            double median = v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+            return new Figure(median, v[0], v[v.length - 1], List.copyOf(values));
+        }
+    }
+
+    /**
+     * @param preset architecture and batch
+     * @param seed   seed
+     * @return a fixed random batch of the preset's shape with one-hot labels (generated once, never timed)
+     */
+    static DataSet randomBatch(Preset preset, long seed) {
+        var spec = preset.spec();
+        Random r = new Random(seed);
+        int n = preset.batch();
+        float[] x = new float[n * spec.inputChannels() * spec.inputHeight() * spec.inputWidth()];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) r.nextGaussian();
+        }
+        INDArray labels = Nd4j.zeros(DataType.FLOAT, n, spec.numClasses());
+        for (int i = 0; i < n; i++) {
+            labels.putScalar(i, r.nextInt(spec.numClasses()), 1.0);
+        }
+        return new DataSet(Nd4j.create(x, new long[]{n, spec.inputChannels(), spec.inputHeight(), spec.inputWidth()}),
+                labels);
+    }
+
+    /**
+     * Runs everything and returns the JSON object {@code --json} writes.
+     *
+     * @param out where progress lines go
+     * @return the figures
+     */
+    public Map<String, Object> run(PrintStream out) throws IOException, InterruptedException {
+        OneDnnHelpers.enable();
+        DataSet batch = randomBatch(preset, 7);
+        Map<BenchFamily, ComputationGraph> nets = new EnumMap<>(BenchFamily.class);
+        for (BenchFamily f : BenchFamily.values()) {
+            nets.put(f, f.network(preset, 42));
+            for (int i = 0; i < warmup; i++) {
+                nets.get(f).fit(batch);
+            }
+            out.printf("warmed up %s (%d iterations)%n", f.key(), warmup);
+        }
+        ComputationGraph deploy = FusedVgg.builder(preset.spec()).build().init();
+        for (int i = 0; i < warmup; i++) {
+            deploy.outputSingle(false, batch.getFeatures());
+        }
+        Map<BenchFamily, List<Double>> train = new EnumMap<>(BenchFamily.class);
+        List<Double> infer = new ArrayList<>();
+        for (int rep = 0; rep < reps; rep++) {
+            for (BenchFamily f : BenchFamily.values()) {
+                ComputationGraph net = nets.get(f);
+                long t0 = System.nanoTime();
+                for (int i = 0; i < iters; i++) {
+                    net.fit(batch);
+                }
+                double ips = (double) iters * preset.batch() / ((System.nanoTime() - t0) / 1e9);
+                train.computeIfAbsent(f, k -> new ArrayList<>()).add(ips);
+            }
+            long t0 = System.nanoTime();
+            for (int i = 0; i < inferIters; i++) {
+                deploy.outputSingle(false, batch.getFeatures());
+            }
+            infer.add((double) inferIters * preset.batch() / ((System.nanoTime() - t0) / 1e9));
+            out.printf("repetition %d/%d: %s%n", rep + 1, reps, lastOf(train));
+        }
+        nets.clear();
+
+        Map<BenchFamily, double[]> memory = new EnumMap<>(BenchFamily.class);
+        for (BenchFamily f : List.of(BenchFamily.REPOPT, BenchFamily.REPVGG, BenchFamily.NESTEROVS, BenchFamily.HS)) {
+            memory.put(f, probeMemory(f));
+            out.printf("peak RSS %s: %.0f MB%n", f.key(), memory.get(f)[1]);
+        }
+
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("preset", preset.cliName());
+        json.put("batch", preset.batch());
+        for (BenchFamily f : BenchFamily.values()) {
+            json.put(f.key() + "_imgs_per_sec", Figure.of(train.get(f)).median());
+        }
+        json.put("deploy_infer_imgs_per_sec", Figure.of(infer).median());
+        json.put("repopt_peak_rss_mb", memory.get(BenchFamily.REPOPT)[1]);
+        json.put("repvgg_peak_rss_mb", memory.get(BenchFamily.REPVGG)[1]);
+        json.put("nesterovs_peak_rss_mb", memory.get(BenchFamily.NESTEROVS)[1]);
+        json.put("hs_peak_rss_mb", memory.get(BenchFamily.HS)[1]);
+        json.put("memory_method", "peak RSS (VmHWM) of a fresh JVM per family that builds the network and trains "
+                + memIters + " iterations; baseline = RSS before the network existed");
+        Map<String, Object> details = new LinkedHashMap<>();
+        for (BenchFamily f : BenchFamily.values()) {
+            Figure fig = Figure.of(train.get(f));
+            details.put(f.key(), Map.of("median", fig.median(), "min", fig.min(), "max", fig.max(), "reps", fig.reps(),
+                    "baseline_rss_mb", memory.get(f)[0], "peak_rss_mb", memory.get(f)[1]));
+        }
+        Figure inf = Figure.of(infer);
+        details.put("deploy_infer", Map.of("median", inf.median(), "min", inf.min(), "max", inf.max(), "reps", inf.reps()));
+        json.put("dl4j", details);
+        long flops = ModelStats.of(RepOptVgg.builder(preset.spec()).build()).flops();
+        json.put("repopt_forward_macs_per_image", flops);
+        json.put("repopt_train_gflops_per_sec", 6.0 * flops * Figure.of(train.get(BenchFamily.REPOPT)).median() / 1e9);
+        json.put("settings", Map.of("warmup", warmup, "reps", reps, "iters", iters, "infer_iters", inferIters,
+                "mem_iters", memIters, "interleaved", true));
+        json.put("machine", machine());
+        if (pytorch) {
+            peer(out, json);
+        } else {
+            json.put("pytorch", "not run (--no-pytorch)");
+        }
+        return json;
+    }
+
+    private static String lastOf(Map<BenchFamily, List<Double>> train) {
+        StringBuilder sb = new StringBuilder();
+        train.forEach((f, v) -> sb.append(String.format(java.util.Locale.ROOT, "%s %.0f  ", f.key(), v.get(v.size() - 1))));
+        return sb.toString().trim() + " img/s";
+    }
+
+    private double[] probeMemory(BenchFamily f) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(MemoryProbe.class.getName());
+        cmd.add(preset.cliName());
+        cmd.add(f.key());
+        cmd.add(Integer.toString(memIters));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String last = null;
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+            for (String line; (line = r.readLine()) != null; ) {
+                last = line;
+            }
+        }
+        if (!p.waitFor(10, TimeUnit.MINUTES) || p.exitValue() != 0 || last == null || !last.startsWith("baseline")) {
+            throw new IllegalStateException("memory probe of " + f.key() + " failed (exit "
+                    + (p.isAlive() ? "timeout" : p.exitValue()) + "): " + last);
+        }
+        String[] parts = last.split("\\s+");
+        return new double[]{Double.parseDouble(parts[0].split("=")[1]), Double.parseDouble(parts[1].split("=")[1])};
+    }
+
+    private void peer(PrintStream out, Map<String, Object> json) throws IOException, InterruptedException {
+        Path script = repoRoot.resolve(PEER_SCRIPT);
+        if (!Files.isRegularFile(script) || !Files.isExecutable(Path.of(PYTHON))) {
+            json.put("pytorch", "PyTorch peer not available: " + (Files.isRegularFile(script) ? PYTHON : script)
+                    + " missing");
+            out.println("PyTorch peer not available (" + json.get("pytorch") + ")");
+            return;
+        }
+        Path result = Files.createTempFile("pytorch-peer", ".json");
+        try {
+            List<String> cmd = List.of(PYTHON, script.toString(), "--preset", preset.cliName(), "--json",
+                    result.toString(), "--threads", Integer.toString(Runtime.getRuntime().availableProcessors()),
+                    "--reps", Integer.toString(reps));
+            out.println("running the PyTorch peer: " + String.join(" ", cmd));
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                for (String line; (line = r.readLine()) != null; ) {
+                    out.println("  [pytorch] " + line);
+                }
+            }
+            int exit = p.waitFor();
+            if (exit != 0) {
+                json.put("pytorch", "PyTorch peer not available: exit " + exit);
+                return;
+            }
+            JsonNode peer = new ObjectMapper().readTree(result.toFile());
+            for (var it = peer.fields(); it.hasNext(); ) {
+                var e = it.next();
+                if (e.getKey().startsWith("pytorch_")) {
+                    json.put(e.getKey(), e.getValue().isNull() ? null : e.getValue().asDouble());
+                }
+            }
+            json.put("pytorch", new ObjectMapper().convertValue(peer, Map.class));
+        } finally {
+            Files.deleteIfExists(result);
+        }
+    }
+
+    private static Map<String, Object> machine() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("cpu_model", Machine.cpuField("model name"));
+        m.put("cpu_mhz", Machine.cpuField("cpu MHz"));
+        m.put("cores", Runtime.getRuntime().availableProcessors());
+        m.put("backend", OneDnnHelpers.backendName() + (OneDnnHelpers.isCpuBackend() && OneDnnHelpers.helpersRequested()
+                ? " (nd4j-native, oneDNN layer helpers on)" : ""));
+        m.put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
+        m.put("cpu_flags_avx512", Machine.cpuField("flags").contains("avx512f"));
+        return m;
+    }
+
+    /** @return the arguments in one line, for the report */
+    @Override
+    public String toString() {
+        return "preset=" + preset.cliName() + " warmup=" + warmup + " reps=" + reps + " iters=" + iters
+                + " infer-iters=" + inferIters + " mem-iters=" + memIters + " pytorch=" + pytorch;
+    }
+}
