@@ -3,9 +3,6 @@ package org.repopt.examples.cli;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.util.ModelSerializer;
 import org.repopt.io.AtomicFiles;
-import org.repopt.model.RepVgg;
-import org.repopt.train.ModelFamily;
-import org.repopt.train.Trainer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -28,19 +25,10 @@ final class ExportCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         RunInfo info = RunInfo.read(run);
-        ModelFamily family = info.family();
-        if (family == ModelFamily.HS) {
-            throw new IllegalArgumentException("the Hyper-Search model is not a deploy model: run ./repopt search to "
-                    + "export its scales, then train RepOpt-VGG with them");
-        }
-        Path checkpoint = Trainer.latestCheckpoint(run).orElseThrow(
-                () -> new IllegalArgumentException(run + " holds no checkpoint yet"));
-        ComputationGraph trained = ModelSerializer.restoreComputationGraph(checkpoint.toFile(), false);
-        ComputationGraph deploy = family == ModelFamily.REPVGG
-                ? RepVgg.builder(info.spec()).build().deploy(trained) : trained;
+        ComputationGraph deploy = info.deployModel(run);
         Path target = out != null ? out : run.resolve("deploy.zip");
         AtomicFiles.write(target, o -> ModelSerializer.writeModel(deploy, o, false));
-        System.out.println(family.displayName() + "-" + info.variant() + " deploy model (" + deploy.numParams()
+        System.out.println(info.family().displayName() + "-" + info.variant() + " deploy model (" + deploy.numParams()
                 + " parameters): " + target);
         return 0;
     }

@@ -1,17 +1,13 @@
 package org.repopt.examples.cli;
 
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.deeplearning4j.util.ModelSerializer;
 import org.repopt.data.ImageDataset;
-import org.repopt.model.RepVgg;
 import org.repopt.quant.ActivationGrid;
 import org.repopt.quant.Granularity;
 import org.repopt.quant.Int8Ptq;
 import org.repopt.quant.PtqConfig;
 import org.repopt.quant.PtqReport;
 import org.repopt.quant.RangeEstimator;
-import org.repopt.train.ModelFamily;
-import org.repopt.train.Trainer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -64,16 +60,7 @@ final class QuantizeCommand implements Callable<Integer> {
             throw new IllegalArgumentException(run + " was trained on " + info.dataset() + ", not on --dataset "
                     + data.dataset);
         }
-        ModelFamily family = info.family();
-        if (family == ModelFamily.HS) {
-            throw new IllegalArgumentException("the Hyper-Search model is not a plain deploy model; quantize "
-                    + "RepOpt-VGG, RepVGG or VGG runs");
-        }
-        Path checkpoint = Trainer.latestCheckpoint(run).orElseThrow(
-                () -> new IllegalArgumentException(run + " holds no checkpoint yet"));
-        ComputationGraph trained = ModelSerializer.restoreComputationGraph(checkpoint.toFile(), false);
-        ComputationGraph deploy = family == ModelFamily.REPVGG
-                ? RepVgg.builder(info.spec()).build().deploy(trained) : trained;
+        ComputationGraph deploy = info.deployModel(run);
         ImageDataset ds = data.open(0);
         PtqConfig config = PtqConfig.defaults()
                 .withWeights(perChannel ? Granularity.PER_CHANNEL : Granularity.PER_TENSOR)
@@ -81,7 +68,7 @@ final class QuantizeCommand implements Callable<Integer> {
                 .withActivations(minMax ? new RangeEstimator.MinMax() : new RangeEstimator.Percentile(percentile))
                 .withGrid(signed ? ActivationGrid.SIGNED : ActivationGrid.UNSIGNED_AFTER_RELU);
         PtqReport report = Int8Ptq.run(deploy, ds.train(batch, seed).epoch(0), ds.test(batch), config);
-        System.out.println(family.displayName() + "-" + info.variant() + " (" + run + ")");
+        System.out.println(info.family().displayName() + "-" + info.variant() + " (" + run + ")");
         System.out.println(report);
         System.out.printf(Locale.ROOT, "float_top1=%.4f int8_top1=%.4f drop_points=%.2f%n", report.floatTop1(),
                 report.int8Top1(), report.top1DropPoints());

@@ -1,12 +1,16 @@
 package org.repopt.examples.cli;
 
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.shade.jackson.annotation.JsonCreator;
 import org.nd4j.shade.jackson.annotation.JsonProperty;
 import org.nd4j.shade.jackson.databind.ObjectMapper;
 import org.nd4j.shade.jackson.databind.SerializationFeature;
 import org.repopt.io.AtomicFiles;
+import org.repopt.model.RepVgg;
 import org.repopt.model.VggSpec;
 import org.repopt.train.ModelFamily;
+import org.repopt.train.Trainer;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -45,6 +49,25 @@ record RunInfo(@JsonProperty("model") String model, @JsonProperty("variant") Str
     /** @return the trained architecture */
     VggSpec spec() {
         return ModelArgs.spec(variant).withInput(channels, height, width).withClasses(classes);
+    }
+
+    /**
+     * The run's deployable plain model: its last checkpoint, fused for RepVGG, as trained for RepOpt-VGG and VGG.
+     *
+     * @param run the run folder
+     * @return the deploy network
+     * @throws IllegalArgumentException for a Hyper-Search run, or a run without checkpoint
+     * @throws IOException              when the checkpoint cannot be read
+     */
+    ComputationGraph deployModel(Path run) throws IOException {
+        if (family() == ModelFamily.HS) {
+            throw new IllegalArgumentException("the Hyper-Search model is not a plain deploy model: run ./repopt "
+                    + "search to export its scales, then train RepOpt-VGG with them");
+        }
+        Path checkpoint = Trainer.latestCheckpoint(run).orElseThrow(
+                () -> new IllegalArgumentException(run + " holds no checkpoint yet"));
+        ComputationGraph trained = ModelSerializer.restoreComputationGraph(checkpoint.toFile(), false);
+        return family() == ModelFamily.REPVGG ? RepVgg.builder(spec()).build().deploy(trained) : trained;
     }
 
     /** Writes the file atomically into {@code dir}. */
