@@ -1,5 +1,6 @@
 package org.repopt.model;
 
+import org.deeplearning4j.nn.conf.CacheMode;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -38,6 +39,11 @@ public abstract class VggModel {
     public static final double BN_EPS = 1e-5;
     /** BatchNorm running-average decay, PyTorch's momentum 0.1. */
     public static final double BN_DECAY = 0.9;
+    /**
+     * Conv layers keep their forward output for the backward pass. Without a cache DL4J's conv layer runs its
+     * forward convolution a second time during backprop, a third more convolution work per step.
+     */
+    public static final CacheMode CACHE_MODE = CacheMode.DEVICE;
 
     private final VggSpec spec;
     private final DataType dataType;
@@ -86,7 +92,7 @@ public abstract class VggModel {
     /** @return the whole graph, open for additions; input types set */
     public ComputationGraphConfiguration.GraphBuilder graphBuilder() {
         ComputationGraphConfiguration.GraphBuilder g = new NeuralNetConfiguration.Builder()
-                .seed(seed).dataType(dataType).weightInit(WeightInit.RELU)
+                .seed(seed).dataType(dataType).weightInit(WeightInit.RELU).cacheMode(CACHE_MODE)
                 .graphBuilder().addInputs(LayerNames.INPUT);
         String prev = LayerNames.INPUT;
         for (BlockSpec b : spec.blocks()) {
