@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Executes every notebook in this folder headlessly on a real Java kernel (rapaio-jupyter-kernel) and fails on the
-# first cell error of any notebook, so the notebooks cannot rot.
+# Executes every notebook in this folder headlessly on a real Java kernel (rapaio-jupyter-kernel), so the notebooks
+# cannot rot: a notebook stops at its first failing cell (or at a cell running longer than CELL_TIMEOUT), the others
+# still run, and the script exits 1 if any notebook failed.
 #
 #   notebooks/execute-all.sh                 build, install the kernelspec, execute all; executed copies go to
 #                                            notebooks/target/executed/ (the committed notebooks stay untouched)
@@ -37,7 +38,7 @@ for arg in "$@"; do
   case "$arg" in
     --update) update=true ;;
     --kernel-only) kernel_only=true ;;
-    -h|--help) sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "execute-all.sh: unknown option '$arg' (see --help)" >&2; exit 2 ;;
     *) selected+=("$(basename "$arg")") ;;
   esac
