@@ -133,10 +133,10 @@ for nb in "${selected[@]}"; do
   start=$(date +%s)
   printf '== %-28s ' "$nb"
   log="$logs/${nb%.ipynb}.log"
-  # rapaio-jupyter-kernel 3.0.1 now and then never answers Jupyter's first request on a loaded machine (about one
-  # start in ten here: its sockets are connected, its shell loop idles, no message arrives), which nbclient reports as
-  # "Kernel didn't respond". Such a start-up failure is retried, twice at most; its log is kept. A cell error is never
-  # retried.
+  # On a loaded machine the kernel's start now and then fails before any cell runs (about one start in ten here):
+  # rapaio-jupyter-kernel 3.0.1 never answers the first kernel_info request (its sockets are connected, its shell loop
+  # idles), or misses a heartbeat and is declared dead. Such a start-up failure is retried, twice at most; its log is
+  # kept. A cell error or a cell timeout is never retried.
   for attempt in 1 2 3; do
     if jupyter nbconvert --to notebook --execute "${where[@]}" \
         --ExecutePreprocessor.kernel_name="$kernel_name" \
@@ -148,7 +148,8 @@ for nb in "${selected[@]}"; do
       break
     fi
     status=failed
-    grep -q "Kernel didn't respond in" "$log" && [ "$attempt" -lt 3 ] || break
+    grep -q -e "Kernel didn't respond in" -e "Kernel died before replying to kernel_info" "$log" \
+      && [ "$attempt" -lt 3 ] || break
     mv "$log" "${log%.log}.start-failure-$attempt.log"
     printf '(kernel did not start, retrying) '
   done
