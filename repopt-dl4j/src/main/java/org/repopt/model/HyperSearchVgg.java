@@ -4,6 +4,7 @@ import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.repopt.gr.BlockScales;
+import org.repopt.gr.Reinit;
 import org.repopt.gr.ScalesFile;
 import org.repopt.nn.ChannelScaleLayer;
 import org.repopt.nn.ChannelScaleParamInitializer;
@@ -11,7 +12,9 @@ import org.repopt.nn.ParamValues;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -92,6 +95,48 @@ public final class HyperSearchVgg extends VggModel {
     }
 
     /**
+     * The scales a Hyper-Search starts from (REFERENCE section 2): {@code s3 = s1 = 1} for the stem and each stage's
+     * first block, {@code sqrt(2/i)} for block {@code i > 0}, {@code sid = 1}.
+     *
+     * @param spec an architecture
+     * @return its initial scales, named and ordered as {@link RepOptVgg} expects them
+     */
+    public static ScalesFile initialScales(VggSpec spec) {
+        List<BlockScales> blocks = new ArrayList<>();
+        for (BlockSpec b : spec.blocks()) {
+            double[] branch = new double[b.out()];
+            Arrays.fill(branch, b.initialBranchScale());
+            double[] identity = new double[b.out()];
+            Arrays.fill(identity, 1.0);
+            blocks.add(new BlockScales(b.name(), b.in(), b.out(), b.stride(), branch, branch,
+                    b.hasIdentity() ? identity : null));
+        }
+        return new ScalesFile("RepOpt-VGG-" + spec.name(), spec.depths(), null,
+                "Hyper-Search initial values (REFERENCE section 2), not searched", blocks);
+    }
+
+    /**
+     * The plain 3x3 kernel each block of a CSLA network of this architecture is equivalent to now:
+     * {@code s3 ⊙ W3 + pad(s1 ⊙ W1) [+ pad(I ⊙ sid)]} from the network's current parameters (Rule of
+     * Initialization applied to a trained state).
+     *
+     * @param net a network built by this model
+     * @return block name to its kernel, flat c order over {@code [out, in, 3, 3]}, in forward order
+     */
+    public Map<String, double[]> equivalentKernels(ComputationGraph net) {
+        Map<String, double[]> out = new LinkedHashMap<>();
+        for (BlockSpec b : spec().blocks()) {
+            String n = b.name();
+            BlockScales current = new BlockScales(n, b.in(), b.out(), b.stride(), scalesOf(net, LayerNames.scaleConv(n)),
+                    scalesOf(net, LayerNames.scale1x1(n)),
+                    b.hasIdentity() ? scalesOf(net, LayerNames.scaleIdentity(n)) : null);
+            out.put(n, Reinit.equivalentKernel(current, ParamValues.of(layer(net, LayerNames.conv(n)).getParam("W")),
+                    ParamValues.of(layer(net, LayerNames.conv1x1(n)).getParam("W"))));
+        }
+        return out;
+    }
+
+    /**
      * Reads the scales of a trained Hyper-Search (or CSLA) network of this architecture.
      *
      * @param net    a network built by this model
@@ -115,12 +160,16 @@ public final class HyperSearchVgg extends VggModel {
     }
 
     private static double[] scalesOf(ComputationGraph net, String layerName) {
+        return ParamValues.of(layer(net, layerName).getParam(ChannelScaleParamInitializer.SCALE_KEY));
+    }
+
+    private static Layer layer(ComputationGraph net, String layerName) {
         Layer l = net.getLayer(layerName);
         if (l == null) {
-            throw new IllegalArgumentException("the network has no scale layer '" + layerName
+            throw new IllegalArgumentException("the network has no layer '" + layerName
                     + "': not a Hyper-Search network of this architecture");
         }
-        return ParamValues.of(l.getParam(ChannelScaleParamInitializer.SCALE_KEY));
+        return l;
     }
 
     /** Builds a {@link HyperSearchVgg}. */

@@ -127,13 +127,12 @@ public abstract class VggModel {
     }
 
     /**
-     * BatchNorm with PyTorch's epsilon and momentum. The running variance is stored as a variance, not as DL4J's
-     * default {@code log10(std)}, which costs a {@code pow} and a {@code log} per layer and step for nothing in
-     * float32 training.
+     * BatchNorm with PyTorch's epsilon and momentum. The running variance keeps DL4J's default encoding
+     * ({@code log10(std)}): DL4J 1.0.0-M2.1's JSON reader forces that encoding on any configuration read before its
+     * network was initialized, so the other one would not survive {@code toJson()/fromJson()}.
      */
     static BatchNormalization bn() {
-        return new BatchNormalization.Builder().eps(BN_EPS).decay(BN_DECAY).useLogStd(false)
-                .cudnnAllowFallback(false).build();
+        return new BatchNormalization.Builder().eps(BN_EPS).decay(BN_DECAY).cudnnAllowFallback(false).build();
     }
 
     /** Adds the block's ReLU after {@code input} and returns its name. */

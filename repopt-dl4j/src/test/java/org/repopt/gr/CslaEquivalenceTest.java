@@ -5,6 +5,7 @@ import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Nesterovs;
 import org.repopt.model.BlockSpec;
 import org.repopt.model.HyperSearchVgg;
@@ -14,6 +15,7 @@ import org.repopt.model.VggSpec;
 import org.repopt.testing.TinySpecs;
 
 import java.util.List;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -53,9 +55,9 @@ class CslaEquivalenceTest {
 
     /** Trains both graphs side by side and returns the largest relative kernel gap seen after any step. */
     private double maxRelativeGap(boolean reinit, boolean gradMult) {
+        HyperSearchVgg cslaModel = HyperSearchVgg.builder(spec).csla(scales).dataType(DataType.DOUBLE).seed(5).build();
         ComputationGraph csla = RepOptimizer.baseline(GradMult.Form.SGD).updater(new Nesterovs(LR, MOMENTUM))
-                .weightDecay(WD).applyTo(HyperSearchVgg.builder(spec).csla(scales).dataType(DataType.DOUBLE)
-                        .seed(5).build().conf());
+                .weightDecay(WD).applyTo(cslaModel.conf());
         RepOptVgg plainModel = RepOptVgg.builder(spec).dataType(DataType.DOUBLE).seed(6).build();
         RepOptimizer.Builder opt = (gradMult ? RepOptimizer.sgd(scales) : RepOptimizer.baseline(GradMult.Form.SGD))
                 .updater(new Nesterovs(LR, MOMENTUM)).weightDecay(WD).fineTune();
@@ -64,7 +66,7 @@ class CslaEquivalenceTest {
         // the same classifier; BN starts at gamma 1, beta 0 in both.
         for (int i = 0; i < spec.blocks().size(); i++) {
             BlockSpec b = spec.blocks().get(i);
-            INDArray start = reinit ? equivalentKernel(csla, b, scales.get(i))
+            INDArray start = reinit ? kernel(cslaModel.equivalentKernels(csla).get(b.name()), b)
                     : csla.getLayer(LayerNames.conv(b.name())).getParam("W").dup();
             plain.getLayer(LayerNames.conv(b.name())).getParam("W").assign(start);
         }
@@ -76,9 +78,9 @@ class CslaEquivalenceTest {
             DataSet ds = TinySpecs.batch(spec, 6, 100 + step, DataType.DOUBLE);
             csla.fit(ds);
             plain.fit(ds);
-            for (int i = 0; i < spec.blocks().size(); i++) {
-                BlockSpec b = spec.blocks().get(i);
-                INDArray expected = equivalentKernel(csla, b, scales.get(i));
+            Map<String, double[]> equivalent = cslaModel.equivalentKernels(csla);
+            for (BlockSpec b : spec.blocks()) {
+                INDArray expected = kernel(equivalent.get(b.name()), b);
                 INDArray actual = plain.getLayer(LayerNames.conv(b.name())).getParam("W");
                 double scale = Math.max(1.0, expected.amaxNumber().doubleValue());
                 worst = Math.max(worst, expected.sub(actual).amaxNumber().doubleValue() / scale);
@@ -87,15 +89,7 @@ class CslaEquivalenceTest {
         return worst;
     }
 
-    /** {@code s3*W3 + pad(s1*W1) + pad(I*sid)} from the CSLA network's current parameters. */
-    private static INDArray equivalentKernel(ComputationGraph csla, BlockSpec b, BlockScales constant) {
-        double[] w3 = csla.getLayer(LayerNames.conv(b.name())).getParam("W").dup('c').data().asDouble();
-        double[] w1 = csla.getLayer(LayerNames.conv1x1(b.name())).getParam("W").dup('c').data().asDouble();
-        double[] sid = b.hasIdentity()
-                ? csla.getLayer(LayerNames.scaleIdentity(b.name())).getParam("scale").dup('c').data().asDouble() : null;
-        BlockScales current = new BlockScales(b.name(), b.in(), b.out(), b.stride(), constant.scaleConv(),
-                constant.scale1x1(), sid);
-        return org.nd4j.linalg.factory.Nd4j.create(Reinit.equivalentKernel(current, w3, w1),
-                new long[]{b.out(), b.in(), 3, 3}, DataType.DOUBLE);
+    private static INDArray kernel(double[] values, BlockSpec b) {
+        return Nd4j.create(values, new long[]{b.out(), b.in(), 3, 3}, DataType.DOUBLE);
     }
 }

@@ -1,14 +1,10 @@
 package org.repopt.examples.bench;
 
-import org.repopt.gr.BlockScales;
 import org.repopt.gr.ScalesFile;
-import org.repopt.model.BlockSpec;
+import org.repopt.model.HyperSearchVgg;
 import org.repopt.model.Variant;
 import org.repopt.model.VggSpec;
 
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
 import java.util.Locale;
 
 /**
@@ -51,18 +47,7 @@ public enum Preset {
         if (this == B1_CIFAR) {
             return ScalesFile.released("B1");
         }
-        VggSpec spec = spec();
-        List<BlockScales> blocks = new ArrayList<>();
-        for (BlockSpec b : spec.blocks()) {
-            double[] branch = new double[b.out()];
-            Arrays.fill(branch, b.initialBranchScale());
-            double[] identity = new double[b.out()];
-            Arrays.fill(identity, 1.0);
-            blocks.add(new BlockScales(b.name(), b.in(), b.out(), b.stride(), branch, branch,
-                    b.hasIdentity() ? identity : null));
-        }
-        return new ScalesFile("RepOpt-VGG-" + spec.name(), spec.depths(), null,
-                "Hyper-Search initial values (benchmark)", blocks);
+        return HyperSearchVgg.initialScales(spec());
     }
 
     /**
