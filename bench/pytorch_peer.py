@@ -28,8 +28,12 @@ architecture plus a batch size, identical to the Java presets) it measures, on r
   ``ru_maxrss``: Linux carries a parent's peak into a child across fork/vfork + exec, so a child's
   ``ru_maxrss`` can be its parent's peak. The subprocess's current RSS right after importing torch
   (before any model exists) is reported too, and ``peak - baseline`` as the family's own share
-  (parameters, gradients, momentum, activations, allocator caches). This is peak RSS, not the largest
-  batch that trains.
+  (parameters, gradients, momentum, Grad Mult masks, activations, allocator slack). The subprocess runs
+  with ``MALLOC_MMAP_THRESHOLD_=131072`` (glibc's default initial value, fixed): with glibc's dynamic
+  threshold the same run's peak varied by +-100 MB (b1-cifar) from run to run; fixed, it repeats to
+  within 1 MB and is closer to the tensors' own footprint. ``--malloc-stock`` leaves glibc alone.
+  The timed training in the main process always runs with the stock allocator. This is peak RSS, not
+  the largest batch that trains.
 
 * inference images/s of the deployed RepOpt-VGG: the plain model with each BatchNorm folded into its
   conv (``conv3x3 + bias + relu`` stack, then pooling and the linear head), eval mode, ``torch.no_grad()``,
@@ -46,7 +50,10 @@ Two quick correctness checks run first (printed, not timed; float64, tiny shapes
 Timing protocol: ``torch.set_num_threads(N)`` with N = ``os.cpu_count()`` unless ``--threads``. Each family
 first runs ``--warmup`` iterations, then ``--reps`` repetitions of ``--iters`` iterations are timed with
 ``time.perf_counter``; within each repetition the families run interleaved (repopt, nesterovs, repvgg,
-hs, repopt, ...) so that machine drift hits all alike. One repetition's figure is
+hs, repopt, ...) so that machine drift hits all alike. Other processes' CPU use during each family's
+repetition (``/proc/stat`` busy time minus this process's own CPU time, in cores) is printed and kept
+in the JSON: OpenMP threads slow down many-fold when another process takes a core, so a repetition
+with foreign load well above 0 is contended. One repetition's figure is
 ``iters * batch / seconds``; the table and JSON give the median and the spread (min, max) over the
 repetitions. One iteration is ``zero_grad(set_to_none=True)``, forward, cross-entropy, backward and
 the optimizer step, on one fixed random batch (generated once, so data generation is not timed).
@@ -91,6 +98,8 @@ except ImportError as e:  # the Java side reports "PyTorch peer not available" o
     sys.exit(3)
 
 EXIT_NO_TORCH = 3
+# glibc's default initial mmap threshold; fixing it turns off the dynamic threshold for stable peak RSS.
+MMAP_THRESHOLD = 131072
 FAMILIES = ("repopt", "nesterovs", "repvgg", "hs")
 
 # Optimizer settings of the paper / reference code (REFERENCE.md sections 5 and 6).
@@ -143,7 +152,7 @@ PRESETS = {
     "small": {"spec": VggSpec(1, 28, 28, 10, (16, 1), [(2, 32, 2), (2, 64, 2), (1, 128, 2)]),
               "batch": 64,
               # ~1-3 minutes on 2 cores for the whole run
-              "warmup": 10, "reps": 7, "iters": 100, "mem_iters": 5, "infer_iters": 200},
+              "warmup": 10, "reps": 7, "iters": 150, "mem_iters": 5, "infer_iters": 200},
     "b1-cifar": {"spec": VggSpec(3, 32, 32, 100, (64, 2),
                                  [(4, 128, 2), (6, 256, 2), (16, 512, 2), (1, 2048, 2)]),
                  "batch": 32,
@@ -534,37 +543,45 @@ def measure_training(spec, families, batch, args):
     for f in families:  # warm-up, interleaved as well
         train_iters(*built[f], x, y, args.warmup)
     per_rep = {f: [] for f in families}
+    foreign = {f: [] for f in families}
     losses = {}
-    load_per_rep = []
     for r in range(args.reps):
         for f in families:
             model, opt = built[f]
+            probe = ForeignCpu()
             t0 = time.perf_counter()
             losses[f] = train_iters(model, opt, x, y, args.iters)
             dt = time.perf_counter() - t0
+            foreign[f].append(probe.cores())
             per_rep[f].append(args.iters * batch / dt)
-        load_per_rep.append(os.getloadavg()[0])
-        print("  rep %d/%d: %s" % (r + 1, args.reps,
-                                   ", ".join("%s %.1f" % (f, per_rep[f][-1]) for f in families)), flush=True)
+        print("  rep %d/%d: %s" % (r + 1, args.reps, ", ".join(
+            "%s %.1f (foreign %.2f)" % (f, per_rep[f][-1], foreign[f][-1]) for f in families)), flush=True)
     for f, loss in losses.items():
         if not math.isfinite(loss):
             raise RuntimeError("family %s: training loss became %r; lower --lr (now %g)" % (f, loss, args.lr))
-    return {f: summary(v) for f, v in per_rep.items()}, losses, built, load_per_rep
+    out = {f: summary(v) for f, v in per_rep.items()}
+    for f in families:
+        out[f]["foreign_cpu_cores"] = foreign[f]
+    return out, losses, built
 
 
 def measure_inference(model, spec, batch, args):
     """Images/s of ``model`` (already eval, deployed) under no_grad: warm-up, then reps x infer_iters."""
     x, _ = random_batch(spec, batch, args.seed + 200)
-    vals = []
+    vals, foreign = [], []
     with torch.no_grad():
         for _ in range(max(1, args.warmup)):
             model(x)
         for _ in range(args.reps):
+            probe = ForeignCpu()
             t0 = time.perf_counter()
             for _ in range(args.infer_iters):
                 model(x)
             vals.append(args.infer_iters * batch / (time.perf_counter() - t0))
-    return summary(vals)
+            foreign.append(probe.cores())
+    out = summary(vals)
+    out["foreign_cpu_cores"] = foreign
+    return out
 
 
 def proc_status_mb(field):
@@ -600,10 +617,53 @@ def measure_memory(family, args):
     cmd = [sys.executable, os.path.abspath(__file__), "--memory-child", family, "--preset", args.preset,
            "--threads", str(args.threads), "--mem-iters", str(args.mem_iters), "--lr", repr(args.lr),
            "--seed", str(args.seed), "--batch", str(args.batch)]
-    p = subprocess.run(cmd, capture_output=True, text=True)
+    env = dict(os.environ)
+    if not args.malloc_stock:
+        env["MALLOC_MMAP_THRESHOLD_"] = str(MMAP_THRESHOLD)
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if p.returncode != 0:
         raise RuntimeError("memory subprocess for %s failed (exit %d): %s" % (family, p.returncode, p.stderr.strip()))
     return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def _cpu_ticks():
+    """``(busy, total)`` CPU ticks of the whole machine from the first line of /proc/stat."""
+    with open("/proc/stat") as fh:
+        vals = [int(v) for v in fh.readline().split()[1:]]
+    idle = vals[3] + (vals[4] if len(vals) > 4 else 0)  # idle + iowait
+    total = sum(vals[:8])                                # guest time is already inside user
+    return total - idle, total
+
+
+def cpu_idle_percent(seconds):
+    """Percent of the machine's CPU time that was idle over the next ``seconds``."""
+    b0, t0 = _cpu_ticks()
+    time.sleep(seconds)
+    b1, t1 = _cpu_ticks()
+    return 100.0 * (1.0 - (b1 - b0) / max(1, t1 - t0))
+
+
+class ForeignCpu:
+    """Measures how many cores OTHER processes used between construction and ``cores()``.
+
+    Machine busy time (/proc/stat) minus this process's own user+system time (all its threads),
+    divided by the wall time. Tick granularity is 10 ms, so short intervals read roughly.
+    """
+
+    _TICK = float(os.sysconf("SC_CLK_TCK"))
+
+    def __init__(self):
+        self.busy0, _ = _cpu_ticks()
+        t = os.times()
+        self.self0 = t.user + t.system
+        self.wall0 = time.perf_counter()
+
+    def cores(self):
+        busy1, _ = _cpu_ticks()
+        t = os.times()
+        wall = max(1e-9, time.perf_counter() - self.wall0)
+        other = (busy1 - self.busy0) / self._TICK - (t.user + t.system - self.self0)
+        return max(0.0, other / wall)
 
 
 def cpu_model():
@@ -655,6 +715,8 @@ def parse_args(argv):
     ap.add_argument("--families", default=",".join(FAMILIES),
                     help="comma-separated subset of %s (default: all)" % ",".join(FAMILIES))
     ap.add_argument("--skip-memory", action="store_true", help="do not run the peak-RSS subprocesses")
+    ap.add_argument("--malloc-stock", action="store_true",
+                    help="memory subprocesses keep glibc's dynamic mmap threshold (noisier peak RSS)")
     ap.add_argument("--skip-checks", action="store_true", help="do not run the fusion / equivalence checks")
     ap.add_argument("--json", metavar="FILE", help="also write the results as one JSON object")
     ap.add_argument("--memory-child", choices=FAMILIES, help=argparse.SUPPRESS)
@@ -690,6 +752,8 @@ def main(argv):
                 "momentum": MOMENTUM, "nesterov": True, "weight_decay": WEIGHT_DECAY, "seed": args.seed,
                 "dtype": "float32", "families": fams, "memory": "peak RSS (VmHWM) of a fresh subprocess "
                 "per family after mem_iters training iterations; baseline = VmRSS after importing torch",
+                "memory_malloc": "stock glibc" if args.malloc_stock else
+                "MALLOC_MMAP_THRESHOLD_=%d in the memory subprocesses only" % MMAP_THRESHOLD,
                 "repopt_scales": "Hyper-Search init values as constants (s3=s1=1 for block 0 of a stage, "
                 "else sqrt(2/i); sid=1)"}
     print("PyTorch peer benchmark: preset %s, torch %s, threads %d, CPU %s, load avg %.2f %.2f %.2f"
@@ -698,10 +762,11 @@ def main(argv):
           "lr %g, momentum %g Nesterov, wd %g, seed %d"
           % (batch, args.warmup, args.reps, args.iters, args.infer_iters, args.mem_iters, args.lr,
              MOMENTUM, WEIGHT_DECAY, args.seed), flush=True)
-    if load_start[0] > 0.5 * (os.cpu_count() or 1):
-        print("warning: 1-minute load average %.2f on %d cores: other processes compete for the CPU, and "
-              "OpenMP threads slow down badly under contention; the figures will be low and noisy"
-              % (load_start[0], os.cpu_count() or 1), flush=True)
+    idle_start = cpu_idle_percent(1.0)
+    print("CPU idle over the last second: %.0f%%" % idle_start)
+    if idle_start < 90.0:
+        print("warning: the CPU is only %.0f%% idle: other processes compete for it, and OpenMP threads "
+              "slow down badly under contention; the figures will be low and noisy" % idle_start, flush=True)
 
     checks = {}
     if not args.skip_checks:
@@ -726,7 +791,7 @@ def main(argv):
                   % (f, memory[f]["peak_rss_mb"], memory[f]["baseline_rss_mb"]), flush=True)
 
     print("training (images/s per repetition, families interleaved):", flush=True)
-    train, losses, built, load_per_rep = measure_training(spec, fams, batch, args)
+    train, losses, built = measure_training(spec, fams, batch, args)
     infer = None
     if "repopt" in fams:
         deployed = deploy_plain(built["repopt"][0].eval())
@@ -738,17 +803,19 @@ def main(argv):
     print()
     print("training images/s (median, min, max over %d reps), peak RSS MB of a fresh process (and its share "
           "above the torch-import baseline)" % args.reps)
-    print("%-10s %10s %10s %10s %12s %10s %10s %12s" % ("family", "median", "min", "max", "params", "peak RSS",
-                                                        "share", "final loss"))
+    print("%-10s %10s %10s %10s %8s %12s %10s %8s %11s" % ("family", "median", "min", "max", "foreign",
+                                                           "params", "peak RSS", "share", "final loss"))
     for f in fams:
         s = train[f]
         mem = "%.0f" % memory[f]["peak_rss_mb"] if f in memory else "-"
         share = "%.0f" % memory[f]["model_share_mb"] if f in memory else "-"
-        print("%-10s %10.1f %10.1f %10.1f %12d %10s %10s %12.4f" % (f, s["median"], s["min"], s["max"],
-                                                                    params[f], mem, share, losses[f]))
+        print("%-10s %10.1f %10.1f %10.1f %8.2f %12d %10s %8s %11.4f"
+              % (f, s["median"], s["min"], s["max"], max(s["foreign_cpu_cores"]), params[f], mem, share,
+                 losses[f]))
     if infer:
-        print("%-10s %10.1f %10.1f %10.1f   (deployed RepOpt-VGG, BN folded, eval, no_grad, batch %d)"
-              % ("deploy", infer["median"], infer["min"], infer["max"], batch))
+        print("%-10s %10.1f %10.1f %10.1f %8.2f   (deployed RepOpt-VGG, BN folded, eval, no_grad, batch %d)"
+              % ("deploy", infer["median"], infer["min"], infer["max"], max(infer["foreign_cpu_cores"]), batch))
+    print("foreign = the most cores other processes used during any one repetition (0 = undisturbed)")
     if memory:
         print("memory subprocess baseline RSS after importing torch: %.0f MB"
               % statistics.median(m["baseline_rss_mb"] for m in memory.values()))
@@ -780,7 +847,7 @@ def main(argv):
             "cpu_model": cpu_model(),
             "loadavg_start": list(load_start),
             "loadavg_end": list(load_end),
-            "loadavg_1min_after_each_rep": load_per_rep,
+            "cpu_idle_percent_at_start": idle_start,
             "settings": settings,
             "command": [sys.executable] + [os.path.abspath(__file__)] + list(argv),
         })
