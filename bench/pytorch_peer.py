@@ -15,7 +15,8 @@ architecture plus a batch size, identical to the Java presets) it measures, on r
                   decay 4e-5 added AFTER each 3x3 kernel's gradient is multiplied by its Grad Mult: the
                   mask multiplies the gradient in place, then stock SGD's step runs). The constant
                   scales are the Hyper-Search init values (REFERENCE.md section 2); the cost does not
-                  depend on their values;
+                  depend on their values. As in the reference code each Grad Mult is a dense tensor
+                  of its kernel's shape, so this family holds one extra kernel-sized buffer;
   - ``nesterovs`` the same plain VGG trained by stock ``torch.optim.SGD(nesterov=True)`` (the paper's
                   "plain SGD" baseline: identical model, no Grad Mult);
   - ``repvgg``    RepVGG: ``relu(bn(conv3x3(x)) + bn(conv1x1(x)) [+ bn(x)])``, stock SGD Nesterov;
@@ -66,15 +67,17 @@ How to run
     /usr/bin/python3 bench/pytorch_peer.py --preset b1-cifar --json out.json
     /usr/bin/python3 bench/pytorch_peer.py --preset small --warmup 3 --reps 3 --iters 10 --threads 2
 
-Presets (must match the Java side): ``small`` (1x28x28, 10 classes, stem 16 stride 1, stages (2,32,2),
-(2,64,2), (1,128,2), batch 64) and ``b1-cifar`` (RepOpt-VGG-B1 widths at 3x32x32, 100 classes, stem 64
-stride 2, stages (4,128,2), (6,256,2), (16,512,2), (1,2048,2), batch 32).
+Default settings per preset are printed at start; on an idle 2-core machine ``small`` takes about
+1.5 minutes and ``b1-cifar`` about 3.5 minutes. Presets (must match the Java side): ``small``
+(1x28x28, 10 classes, stem 16 stride 1, stages (2,32,2), (2,64,2), (1,128,2), batch 64) and
+``b1-cifar`` (RepOpt-VGG-B1 widths at 3x32x32, 100 classes, stem 64 stride 2, stages (4,128,2),
+(6,256,2), (16,512,2), (1,2048,2), batch 32).
 
 Output: a table on stdout and, with ``--json FILE``, one JSON object (written atomically) with keys
 ``pytorch_{repopt,nesterovs,repvgg,hs}_imgs_per_sec`` (medians), ``pytorch_deploy_infer_imgs_per_sec``,
-``pytorch_{repopt,nesterovs,repvgg,hs}_peak_rss_mb``, per-family ``{median, min, max, reps}`` under
-``training``, the preset and its spec, torch version, threads, CPU model, load averages and the exact
-settings. Exit code 3 with a message starting "PyTorch peer not available" if torch cannot be imported;
+``pytorch_{repopt,nesterovs,repvgg,hs}_peak_rss_mb``, per-family ``{median, min, max, reps,
+foreign_cpu_cores}`` under ``training``, the preset and its spec, torch version, threads, CPU model,
+load averages, CPU idle at start and the exact settings. Exit code 3 with a message starting "PyTorch peer not available" if torch cannot be imported;
 exit code 2 for bad arguments; 1 if a check or a measurement fails.
 """
 
@@ -89,15 +92,16 @@ import sys
 import tempfile
 import time
 
+EXIT_NO_TORCH = 3
+
 try:
     import torch
     import torch.nn as nn
     import torch.nn.functional as F
 except ImportError as e:  # the Java side reports "PyTorch peer not available" on this exit code
     sys.stderr.write("PyTorch peer not available: cannot import torch with %s (%s)\n" % (sys.executable, e))
-    sys.exit(3)
+    sys.exit(EXIT_NO_TORCH)
 
-EXIT_NO_TORCH = 3
 # glibc's default initial mmap threshold; fixing it turns off the dynamic threshold for stable peak RSS.
 MMAP_THRESHOLD = 131072
 FAMILIES = ("repopt", "nesterovs", "repvgg", "hs")
