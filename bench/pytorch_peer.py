@@ -77,7 +77,8 @@ Output: a table on stdout and, with ``--json FILE``, one JSON object (written at
 ``pytorch_{repopt,nesterovs,repvgg,hs}_imgs_per_sec`` (medians), ``pytorch_deploy_infer_imgs_per_sec``,
 ``pytorch_{repopt,nesterovs,repvgg,hs}_peak_rss_mb``, per-family ``{median, min, max, reps,
 foreign_cpu_cores}`` under ``training``, the preset and its spec, torch version, threads, CPU model,
-load averages, CPU idle at start and the exact settings. Exit code 3 with a message starting "PyTorch peer not available" if torch cannot be imported;
+load averages, CPU idle at start and the exact settings. Exit code 3 with a message starting
+"PyTorch peer not available" if torch cannot be imported;
 exit code 2 for bad arguments; 1 if a check or a measurement fails.
 """
 
@@ -626,7 +627,8 @@ def measure_memory(family, args):
         env["MALLOC_MMAP_THRESHOLD_"] = str(MMAP_THRESHOLD)
     p = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if p.returncode != 0:
-        raise RuntimeError("memory subprocess for %s failed (exit %d): %s" % (family, p.returncode, p.stderr.strip()))
+        raise RuntimeError("memory subprocess for %s failed (exit %d): %s"
+                           % (family, p.returncode, p.stderr.strip()))
     return json.loads(p.stdout.strip().splitlines()[-1])
 
 
