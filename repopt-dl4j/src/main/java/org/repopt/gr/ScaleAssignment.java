@@ -5,7 +5,12 @@ import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
+import org.deeplearning4j.nn.conf.layers.Convolution1DLayer;
+import org.deeplearning4j.nn.conf.layers.Convolution3D;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.Deconvolution2D;
+import org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D;
+import org.deeplearning4j.nn.conf.layers.SeparableConvolution2D;
 import org.deeplearning4j.nn.conf.layers.Layer;
 
 import java.util.ArrayDeque;
@@ -22,8 +27,8 @@ import java.util.Objects;
 /**
  * Which 3x3 conv layer of a graph each CSLA block's scales belong to, validated against the layer.
  *
- * <p>A block fits a conv when the conv is a plain {@link ConvolutionLayer} (not depthwise, separable or
- * transposed) with a 3x3 kernel, dilation 1, the block's input/output channels and stride, and PyTorch's
+ * <p>A block fits a conv when the conv is a plain 2D {@link ConvolutionLayer} (or a subclass that only changes how it
+ * computes; not 1D, depthwise, separable or transposed) with a 3x3 kernel, dilation 1, the block's input/output channels and stride, and PyTorch's
  * {@code padding=1} ({@link ConvolutionMode#Truncate} or {@code Strict} with padding 1, or {@code Same} at
  * stride 1: DL4J's {@code Same} pads asymmetrically at stride 2, which moves the centre tap the 1x1 branch
  * folds into), and when its only consumer is a {@link BatchNormalization} layer. Any mismatch is an
@@ -129,8 +134,7 @@ public final class ScaleAssignment {
         List<String> out = new ArrayList<>();
         for (String name : forwardOrder(conf)) {
             Layer layer = layerOf(conf, name);
-            if (layer != null && layer.getClass() == ConvolutionLayer.class
-                    && Arrays.equals(((ConvolutionLayer) layer).getKernelSize(), new int[]{3, 3})) {
+            if (isPlainConv2D(layer) && Arrays.equals(((ConvolutionLayer) layer).getKernelSize(), new int[]{3, 3})) {
                 out.add(name);
             }
         }
@@ -174,6 +178,16 @@ public final class ScaleAssignment {
         return out;
     }
 
+    /**
+     * @return whether {@code layer} is a dense 2D convolution: DL4J's {@link ConvolutionLayer} or a subclass that only
+     * changes how it computes (not 1D, 3D, depthwise, separable or transposed)
+     */
+    static boolean isPlainConv2D(Layer layer) {
+        return layer instanceof ConvolutionLayer && !(layer instanceof Convolution1DLayer)
+                && !(layer instanceof DepthwiseConvolution2D) && !(layer instanceof SeparableConvolution2D)
+                && !(layer instanceof Deconvolution2D) && !(layer instanceof Convolution3D);
+    }
+
     private static Layer layerOf(ComputationGraphConfiguration conf, String vertex) {
         GraphVertex v = conf.getVertices().get(vertex);
         return v instanceof LayerVertex ? ((LayerVertex) v).getLayerConf().getLayer() : null;
@@ -194,8 +208,8 @@ public final class ScaleAssignment {
         if (layer == null) {
             throw new IllegalArgumentException(at + ": the graph has no layer named '" + name + "'");
         }
-        if (layer.getClass() != ConvolutionLayer.class) {
-            throw new IllegalArgumentException(at + ": expected a ConvolutionLayer, got "
+        if (!isPlainConv2D(layer)) {
+            throw new IllegalArgumentException(at + ": expected a plain 2D ConvolutionLayer, got "
                     + layer.getClass().getSimpleName());
         }
         ConvolutionLayer conv = (ConvolutionLayer) layer;

@@ -18,6 +18,7 @@ import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 import org.repopt.backend.OneDnnHelpers;
+import org.repopt.nn.EngineSelectingConvolutionLayer;
 
 import java.util.Objects;
 
@@ -119,9 +120,12 @@ public abstract class VggModel {
         return net;
     }
 
-    /** A conv with PyTorch's padding {@code k / 2} on every side. */
+    /**
+     * A conv with PyTorch's padding {@code k / 2} on every side, on the faster engine for its input size
+     * ({@link EngineSelectingConvolutionLayer}).
+     */
     static ConvolutionLayer conv(int kernel, int stride, int out, boolean bias) {
-        return new ConvolutionLayer.Builder(kernel, kernel).stride(stride, stride).padding(kernel / 2, kernel / 2)
+        return new EngineSelectingConvolutionLayer.Builder(kernel, kernel).stride(stride, stride).padding(kernel / 2, kernel / 2)
                 .convolutionMode(ConvolutionMode.Truncate).nOut(out).hasBias(bias)
                 .activation(Activation.IDENTITY).cudnnAllowFallback(false).build();
     }
