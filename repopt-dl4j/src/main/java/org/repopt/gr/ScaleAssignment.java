@@ -5,13 +5,9 @@ import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
-import org.deeplearning4j.nn.conf.layers.Convolution1DLayer;
-import org.deeplearning4j.nn.conf.layers.Convolution3D;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
-import org.deeplearning4j.nn.conf.layers.Deconvolution2D;
-import org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D;
-import org.deeplearning4j.nn.conf.layers.SeparableConvolution2D;
 import org.deeplearning4j.nn.conf.layers.Layer;
+import org.repopt.nn.ConvolutionKinds;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -134,7 +130,7 @@ public final class ScaleAssignment {
         List<String> out = new ArrayList<>();
         for (String name : forwardOrder(conf)) {
             Layer layer = layerOf(conf, name);
-            if (isPlainConv2D(layer) && Arrays.equals(((ConvolutionLayer) layer).getKernelSize(), new int[]{3, 3})) {
+            if (ConvolutionKinds.isPlain2D(layer) && Arrays.equals(((ConvolutionLayer) layer).getKernelSize(), new int[]{3, 3})) {
                 out.add(name);
             }
         }
@@ -178,16 +174,6 @@ public final class ScaleAssignment {
         return out;
     }
 
-    /**
-     * @return whether {@code layer} is a dense 2D convolution: DL4J's {@link ConvolutionLayer} or a subclass that only
-     * changes how it computes (not 1D, 3D, depthwise, separable or transposed)
-     */
-    static boolean isPlainConv2D(Layer layer) {
-        return layer instanceof ConvolutionLayer && !(layer instanceof Convolution1DLayer)
-                && !(layer instanceof DepthwiseConvolution2D) && !(layer instanceof SeparableConvolution2D)
-                && !(layer instanceof Deconvolution2D) && !(layer instanceof Convolution3D);
-    }
-
     private static Layer layerOf(ComputationGraphConfiguration conf, String vertex) {
         GraphVertex v = conf.getVertices().get(vertex);
         return v instanceof LayerVertex ? ((LayerVertex) v).getLayerConf().getLayer() : null;
@@ -208,7 +194,7 @@ public final class ScaleAssignment {
         if (layer == null) {
             throw new IllegalArgumentException(at + ": the graph has no layer named '" + name + "'");
         }
-        if (!isPlainConv2D(layer)) {
+        if (!ConvolutionKinds.isPlain2D(layer)) {
             throw new IllegalArgumentException(at + ": expected a plain 2D ConvolutionLayer, got "
                     + layer.getClass().getSimpleName());
         }

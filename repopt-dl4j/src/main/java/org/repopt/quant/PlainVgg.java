@@ -16,6 +16,7 @@ import org.nd4j.linalg.activations.IActivation;
 import org.nd4j.linalg.activations.impl.ActivationIdentity;
 import org.nd4j.linalg.activations.impl.ActivationReLU;
 import org.nd4j.linalg.activations.impl.ActivationSoftmax;
+import org.repopt.nn.ConvolutionKinds;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -198,9 +199,9 @@ public final class PlainVgg {
     }
 
     private static void checkConv(ConvolutionLayer c, String name, boolean first, ComputationGraphConfiguration conf) {
-        if (c.getClass() != ConvolutionLayer.class) {
+        if (!ConvolutionKinds.isPlain2D(c)) {
             throw new IllegalArgumentException("plain VGG: layer '" + name + "' is a " + c.getClass().getSimpleName()
-                    + ", expected a plain ConvolutionLayer");
+                    + ", expected a plain 2D ConvolutionLayer");
         }
         if (!first) {
             noPreprocessor(conf, name);

@@ -61,7 +61,7 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--resume", description = "Continue an interrupted demo in --out.")
     private boolean resume;
 
-    @Option(names = "--no-progress", description = "No progress bars.")
+    @Option(names = "--no-progress", description = "No progress bars (also off when the output is not a terminal).")
     private boolean noProgress;
 
     /** One row of the result table. */
@@ -121,7 +121,8 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     private Trainer trainer(Recipe recipe, Path dir, int epochCount) {
-        TrainConfig config = recipe.config(dir).epochs(epochCount).seed(seed).progress(!noProgress).build();
+        TrainConfig config = recipe.config(dir).epochs(epochCount).seed(seed)
+                .progress(!noProgress && System.console() != null).build();
         return new Trainer(config, System.out);
     }
 

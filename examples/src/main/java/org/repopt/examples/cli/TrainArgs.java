@@ -47,7 +47,8 @@ final class TrainArgs {
     @Option(names = "--resume", description = "Continue the run in --out from its last checkpoint.")
     boolean resume;
 
-    @Option(names = "--no-progress", description = "No progress bar (the log lines remain).")
+    @Option(names = "--no-progress", description = "No progress bar (also off when the output is not a terminal; "
+            + "the log lines remain).")
     boolean noProgress;
 
     /**
@@ -56,7 +57,8 @@ final class TrainArgs {
      * @return the training configuration
      */
     TrainConfig config(Recipe recipe, Path defaultOut) {
-        TrainConfig.Builder b = recipe.config(out != null ? out : defaultOut).seed(seed).progress(!noProgress);
+        TrainConfig.Builder b = recipe.config(out != null ? out : defaultOut).seed(seed)
+                .progress(!noProgress && System.console() != null);
         if (epochs != null) {
             b.epochs(epochs);
         }
