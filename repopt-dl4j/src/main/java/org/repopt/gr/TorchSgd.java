@@ -1,7 +1,8 @@
 package org.repopt.gr;
 
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.Axpy;
+import org.nd4j.linalg.api.ops.impl.scalar.ScalarMultiplication;
+import org.nd4j.linalg.api.ops.impl.updaters.NesterovsUpdater;
 import org.nd4j.linalg.api.shape.Shape;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.GradientUpdater;
@@ -18,7 +19,7 @@ import java.util.Objects;
  * SGD with (Nesterov) momentum exactly as PyTorch's {@code torch.optim.SGD} with dampening 0, the optimizer of
  * the paper's reference code:
  * <pre>{@code
- * buf = momentum * buf + d          (buf starts at 0, so the first step gives buf = d)
+ * buf = momentum * buf + d          (buf starts at 0, so the first step gives buf = d; stored as -buf)
  * d   = nesterov ? d + momentum * buf : buf
  * p   = p - lr * d
  * }</pre>
@@ -171,11 +172,16 @@ public final class TorchSgd implements IUpdater {
                 + ", momentum=" + momentum + ", nesterov=" + nesterov + "}";
     }
 
-    /** The running state: one momentum buffer per parameter. */
+    /**
+     * The running state: one velocity per parameter, kept in DL4J's sign convention at unit learning rate,
+     * {@code v = -buf}. That lets the Nesterov step run as DL4J's native Nesterov kernel with learning rate 1 (which
+     * computes {@code v' = m*v - d} and returns {@code m*v - (1+m)*v' = d + m*buf'}, PyTorch's Nesterov direction)
+     * followed by one scaling by the current learning rate: two passes over the parameters instead of three.
+     */
     private static final class Updater implements GradientUpdater<TorchSgd> {
-        private static final String BUFFER = "momentum_buffer";
+        private static final String VELOCITY = "velocity";
         private final TorchSgd config;
-        private INDArray buffer;
+        private INDArray velocity;
 
         Updater(TorchSgd config) {
             this.config = config;
@@ -194,19 +200,19 @@ public final class TorchSgd implements IUpdater {
                 }
                 return;
             }
-            if (stateMap.size() != 1 || !stateMap.containsKey(BUFFER)) {
-                throw new IllegalStateException("TorchSgd state must hold only [" + BUFFER + "], got "
+            if (stateMap.size() != 1 || !stateMap.containsKey(VELOCITY)) {
+                throw new IllegalStateException("TorchSgd state must hold only [" + VELOCITY + "], got "
                         + stateMap.keySet());
             }
-            buffer = stateMap.get(BUFFER);
+            velocity = stateMap.get(VELOCITY);
             if (initialize) {
-                buffer.assign(0);
+                velocity.assign(0);
             }
         }
 
         @Override
         public Map<String, INDArray> getState() {
-            return buffer == null ? Collections.emptyMap() : Collections.singletonMap(BUFFER, buffer);
+            return velocity == null ? Collections.emptyMap() : Collections.singletonMap(VELOCITY, velocity);
         }
 
         @Override
@@ -215,8 +221,8 @@ public final class TorchSgd implements IUpdater {
             if (initialize) {
                 viewArray.assign(0);
             }
-            buffer = Shape.newShapeNoCopy(viewArray, gradientShape, gradientOrder == 'f');
-            if (buffer == null) {
+            velocity = Shape.newShapeNoCopy(viewArray, gradientShape, gradientOrder == 'f');
+            if (velocity == null) {
                 throw new IllegalStateException("Could not reshape the TorchSgd state view to the gradient's shape");
             }
         }
@@ -224,19 +230,22 @@ public final class TorchSgd implements IUpdater {
         @Override
         public void applyUpdater(INDArray gradient, int iteration, int epoch) {
             double lr = config.getLearningRate(iteration, epoch);
-            if (config.momentum != 0) {
-                if (buffer == null) {
-                    throw new IllegalStateException("TorchSgd has not been given its state view");
-                }
-                INDArray g = gradient.reshape(buffer.shape());
-                Nd4j.exec(new Axpy(buffer, g, buffer, config.momentum));        // buf = momentum*buf + d
-                if (config.nesterov) {
-                    Nd4j.exec(new Axpy(buffer, g, g, config.momentum));         // d = d + momentum*buf
-                } else {
-                    g.assign(buffer);
-                }
+            if (config.momentum == 0) {
+                gradient.muli(lr);
+                return;
             }
-            gradient.muli(lr);
+            if (velocity == null) {
+                throw new IllegalStateException("TorchSgd has not been given its state view");
+            }
+            INDArray g = gradient.reshape(velocity.shape());
+            if (config.nesterov) {
+                // v' = m*v - d; g = m*v - (1+m)*v' = d + m*buf'
+                Nd4j.exec(new NesterovsUpdater(g, velocity, 1.0, config.momentum));
+                g.muli(lr);
+            } else {
+                velocity.muli(config.momentum).subi(g);                 // v' = m*v - d = -buf'
+                Nd4j.exec(new ScalarMultiplication(velocity, null, g, -lr));   // g = lr * buf'
+            }
         }
     }
 }
