@@ -15,7 +15,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * M[c,c,1,1] += 1                       diagonal centre, identity blocks only (a constant, not sid^p)
  * }</pre>
  * The SGD form uses {@code p = 2} and makes training exactly equivalent to the CSLA block; the AdamW form
- * uses {@code p = 1} and is approximate.
+ * uses {@code p = 1} and is approximate. {@link #sum} and {@link #at} give check figures without building it.
  */
 public final class GradMult {
 
@@ -43,34 +43,6 @@ public final class GradMult {
     private static final int CENTRE = 1;
 
     private GradMult() {
-    }
-
-    /**
-     * @param scales the block's CSLA scales
-     * @param form   SGD (power 2) or AdamW (power 1)
-     * @return the multiplier, flat in c order over {@code [out, in, 3, 3]}
-     */
-    public static double[] values(BlockScales scales, Form form) {
-        int out = scales.outChannels();
-        int in = scales.inChannels();
-        double[] s3 = scales.scaleConv();
-        double[] s1 = scales.scale1x1();
-        double[] m = new double[out * in * KERNEL * KERNEL];
-        for (int o = 0; o < out; o++) {
-            double all = Math.pow(s3[o], form.power());
-            double centre = all + Math.pow(s1[o], form.power());
-            for (int i = 0; i < in; i++) {
-                int base = ((o * in) + i) * KERNEL * KERNEL;
-                for (int k = 0; k < KERNEL * KERNEL; k++) {
-                    m[base + k] = all;
-                }
-                m[base + CENTRE * KERNEL + CENTRE] = centre;
-            }
-            if (scales.hasIdentity()) {
-                m[((o * in) + o) * KERNEL * KERNEL + CENTRE * KERNEL + CENTRE] += 1.0;
-            }
-        }
-        return m;
     }
 
     /**
@@ -122,9 +94,24 @@ public final class GradMult {
      * @return an {@code [out, in, 3, 3]} array
      */
     public static INDArray create(BlockScales scales, Form form, DataType dataType) {
-        long[] shape = {scales.outChannels(), scales.inChannels(), KERNEL, KERNEL};
-        try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-            return Nd4j.create(values(scales, form), shape, DataType.DOUBLE).castTo(dataType);
+        double[] all = powered(scales.scaleConv(), form);
+        double[] centre = powered(scales.scale1x1(), form);
+        double[] identity = null;
+        if (scales.hasIdentity()) {
+            identity = new double[scales.outChannels()];
+            java.util.Arrays.fill(identity, 1.0);
         }
+        try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            INDArray m = Nd4j.ones(dataType, scales.outChannels(), scales.inChannels(), KERNEL, KERNEL);
+            return CentreTapAlgebra.apply(m, all, null, centre, identity);
+        }
+    }
+
+    private static double[] powered(double[] s, Form form) {
+        double[] out = new double[s.length];
+        for (int o = 0; o < s.length; o++) {
+            out[o] = Math.pow(s[o], form.power());
+        }
+        return out;
     }
 }

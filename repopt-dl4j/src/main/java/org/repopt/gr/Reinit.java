@@ -6,10 +6,8 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.params.BatchNormalizationParamInitializer;
 import org.deeplearning4j.nn.params.ConvolutionParamInitializer;
 import org.deeplearning4j.nn.weights.IWeightInit;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.repopt.nn.ParamValues;
 
 import java.util.Arrays;
 import java.util.Map;
@@ -60,47 +58,33 @@ public final class Reinit {
             throw new IllegalArgumentException("block " + b.block() + " (layer '" + layerName + "'): kernel shape "
                     + Arrays.toString(kernel.shape()) + ", expected " + Arrays.toString(expected));
         }
-        ParamValues.assign(kernel, equivalentKernel(b, ParamValues.of(kernel), fresh1x1(layer, out, in)));
+        kernel.assign(equivalentKernel(b, kernel, fresh1x1(layer, out, in)));
     }
 
     /**
-     * The Rule of Initialization as a pure function.
+     * The Rule of Initialization as a pure function, in the kernels' data type.
      *
      * @param b  the block's scales
-     * @param w3 a 3x3 kernel, flat c order over {@code [out, in, 3, 3]}
-     * @param w1 a 1x1 kernel, flat c order over {@code [out, in]}
-     * @return {@code s3[o] * W3 + pad1(s1[o] * W1) [+ pad1(I * sid[o])]}, flat c order over {@code [out, in, 3, 3]}
+     * @param w3 a 3x3 kernel {@code [out, in, 3, 3]}
+     * @param w1 a 1x1 kernel, {@code [out, in]} or {@code [out, in, 1, 1]}
+     * @return a new kernel {@code s3[o] * W3 + pad1(s1[o] * W1) [+ pad1(I * sid[o])]}, {@code [out, in, 3, 3]}
+     * @throws IllegalArgumentException where the shapes do not match the block
      */
-    public static double[] equivalentKernel(BlockScales b, double[] w3, double[] w1) {
-        int out = b.outChannels();
-        int in = b.inChannels();
-        if (w3.length != out * in * 9 || w1.length != out * in) {
-            throw new IllegalArgumentException("block " + b.block() + ": expected " + (out * in * 9) + " 3x3 and "
-                    + (out * in) + " 1x1 kernel values, got " + w3.length + " and " + w1.length);
+    public static INDArray equivalentKernel(BlockScales b, INDArray w3, INDArray w1) {
+        long[] expected = {b.outChannels(), b.inChannels(), 3, 3};
+        if (!Arrays.equals(w3.shape(), expected) || w1.length() != (long) b.outChannels() * b.inChannels()) {
+            throw new IllegalArgumentException("block " + b.block() + ": expected a 3x3 kernel " + Arrays.toString(expected)
+                    + " and a 1x1 kernel of " + ((long) b.outChannels() * b.inChannels()) + " values, got "
+                    + Arrays.toString(w3.shape()) + " and " + Arrays.toString(w1.shape()));
         }
-        double[] s3 = b.scaleConv();
-        double[] s1 = b.scale1x1();
-        double[] sid = b.scaleIdentity();
-        double[] w = new double[w3.length];
-        for (int o = 0; o < out; o++) {
-            for (int i = 0; i < in; i++) {
-                int base = (o * in + i) * 9;
-                for (int k = 0; k < 9; k++) {
-                    w[base + k] = s3[o] * w3[base + k];
-                }
-                w[base + 4] += s1[o] * w1[o * in + i];
-            }
-            if (sid != null) {
-                w[(o * in + o) * 9 + 4] += sid[o];
-            }
-        }
-        return w;
+        return CentreTapAlgebra.apply(w3.dup('c'), b.scaleConv(), w1, b.scale1x1(), b.scaleIdentity());
     }
 
-    private static double[] fresh1x1(Layer layer, int out, int in) {
+    private static INDArray fresh1x1(Layer layer, int out, int in) {
         IWeightInit init = ((ConvolutionLayer) layer.conf().getLayer()).getWeightInitFn();
-        INDArray view = Nd4j.create(DataType.DOUBLE, 1, (long) out * in);
-        return ParamValues.of(init.init(in, out, new long[]{out, in, 1, 1}, 'c', view));
+        INDArray view = Nd4j.create(layer.getParam(ConvolutionParamInitializer.WEIGHT_KEY).dataType(), 1,
+                (long) out * in);
+        return init.init(in, out, new long[]{out, in, 1, 1}, 'c', view);
     }
 
     /**

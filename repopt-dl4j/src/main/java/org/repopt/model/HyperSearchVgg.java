@@ -3,6 +3,7 @@ package org.repopt.model;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.repopt.gr.BlockScales;
 import org.repopt.gr.Reinit;
 import org.repopt.gr.ScalesFile;
@@ -121,17 +122,17 @@ public final class HyperSearchVgg extends VggModel {
      * Initialization applied to a trained state).
      *
      * @param net a network built by this model
-     * @return block name to its kernel, flat c order over {@code [out, in, 3, 3]}, in forward order
+     * @return block name to its kernel {@code [out, in, 3, 3]}, in forward order
      */
-    public Map<String, double[]> equivalentKernels(ComputationGraph net) {
-        Map<String, double[]> out = new LinkedHashMap<>();
+    public Map<String, INDArray> equivalentKernels(ComputationGraph net) {
+        Map<String, INDArray> out = new LinkedHashMap<>();
         for (BlockSpec b : spec().blocks()) {
             String n = b.name();
             BlockScales current = new BlockScales(n, b.in(), b.out(), b.stride(), scalesOf(net, LayerNames.scaleConv(n)),
                     scalesOf(net, LayerNames.scale1x1(n)),
                     b.hasIdentity() ? scalesOf(net, LayerNames.scaleIdentity(n)) : null);
-            out.put(n, Reinit.equivalentKernel(current, ParamValues.of(layer(net, LayerNames.conv(n)).getParam("W")),
-                    ParamValues.of(layer(net, LayerNames.conv1x1(n)).getParam("W"))));
+            out.put(n, Reinit.equivalentKernel(current, layer(net, LayerNames.conv(n)).getParam("W"),
+                    layer(net, LayerNames.conv1x1(n)).getParam("W")));
         }
         return out;
     }

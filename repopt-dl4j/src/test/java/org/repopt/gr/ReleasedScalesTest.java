@@ -2,8 +2,10 @@ package org.repopt.gr;
 
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.shade.jackson.databind.JsonNode;
 import org.nd4j.shade.jackson.databind.ObjectMapper;
+import org.repopt.nn.ParamValues;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -31,7 +33,7 @@ class ReleasedScalesTest {
         for (int b = 0; b < scales.blocks().size(); b++) {
             BlockScales s = scales.blocks().get(b);
             JsonNode check = raw.get("blocks").get(b).get("check_grad_mult_sgd");
-            double[] m = GradMult.values(s, GradMult.Form.SGD);
+            double[] m = ParamValues.of(GradMult.create(s, GradMult.Form.SGD, DataType.DOUBLE));
             double sum = 0;
             for (double v : m) {
                 sum += v;
