@@ -8,13 +8,13 @@ import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
  */
 public final class FusedVgg extends VggModel {
 
-    private FusedVgg(Builder b) {
+    private FusedVgg(VggModel.Builder<?, ?> b) {
         super(b);
     }
 
     /** @return a builder for the given architecture */
-    public static Builder builder(VggSpec spec) {
-        return new Builder(spec);
+    public static SimpleBuilder<FusedVgg> builder(VggSpec spec) {
+        return new SimpleBuilder<>(spec, FusedVgg::new);
     }
 
     @Override
@@ -26,22 +26,5 @@ public final class FusedVgg extends VggModel {
     protected String addBlock(ComputationGraphConfiguration.GraphBuilder g, BlockSpec b, String input) {
         g.addLayer(LayerNames.conv(b.name()), conv(3, b.stride(), b.out(), true), input);
         return relu(g, b, LayerNames.conv(b.name()));
-    }
-
-    /** Builds a {@link FusedVgg}. */
-    public static final class Builder extends VggModel.Builder<FusedVgg, Builder> {
-        private Builder(VggSpec spec) {
-            super(spec);
-        }
-
-        @Override
-        protected Builder self() {
-            return this;
-        }
-
-        @Override
-        public FusedVgg build() {
-            return new FusedVgg(this);
-        }
     }
 }

@@ -19,13 +19,13 @@ import java.util.Map;
  */
 public final class RepOptVgg extends VggModel {
 
-    private RepOptVgg(Builder b) {
+    private RepOptVgg(VggModel.Builder<?, ?> b) {
         super(b);
     }
 
     /** @return a builder for the given architecture */
-    public static Builder builder(VggSpec spec) {
-        return new Builder(spec);
+    public static SimpleBuilder<RepOptVgg> builder(VggSpec spec) {
+        return new SimpleBuilder<>(spec, RepOptVgg::new);
     }
 
     @Override
@@ -59,22 +59,5 @@ public final class RepOptVgg extends VggModel {
     public ComputationGraph init(RepOptimizer.Builder optimizer) {
         spec().requireMatches(optimizer.scales(), "RepOpt-VGG-" + spec().name());
         return optimizer.mapByName(convOfBlock()).applyTo(conf());
-    }
-
-    /** Builds a {@link RepOptVgg}. */
-    public static final class Builder extends VggModel.Builder<RepOptVgg, Builder> {
-        private Builder(VggSpec spec) {
-            super(spec);
-        }
-
-        @Override
-        protected Builder self() {
-            return this;
-        }
-
-        @Override
-        public RepOptVgg build() {
-            return new RepOptVgg(this);
-        }
     }
 }

@@ -15,13 +15,13 @@ import org.repopt.nn.ParamValues;
  */
 public final class RepVgg extends VggModel {
 
-    private RepVgg(Builder b) {
+    private RepVgg(VggModel.Builder<?, ?> b) {
         super(b);
     }
 
     /** @return a builder for the given architecture */
-    public static Builder builder(VggSpec spec) {
-        return new Builder(spec);
+    public static SimpleBuilder<RepVgg> builder(VggSpec spec) {
+        return new SimpleBuilder<>(spec, RepVgg::new);
     }
 
     @Override
@@ -123,22 +123,5 @@ public final class RepVgg extends VggModel {
                     + "this architecture");
         }
         return l;
-    }
-
-    /** Builds a {@link RepVgg}. */
-    public static final class Builder extends VggModel.Builder<RepVgg, Builder> {
-        private Builder(VggSpec spec) {
-            super(spec);
-        }
-
-        @Override
-        protected Builder self() {
-            return this;
-        }
-
-        @Override
-        public RepVgg build() {
-            return new RepVgg(this);
-        }
     }
 }

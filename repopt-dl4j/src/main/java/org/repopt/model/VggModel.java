@@ -21,6 +21,7 @@ import org.repopt.backend.OneDnnHelpers;
 import org.repopt.nn.EngineSelectingConvolutionLayer;
 
 import java.util.Objects;
+import java.util.function.Function;
 
 /**
  * What every model of the family shares, DL4J-zoo style: a {@link VggSpec}, a data type and a seed, the input,
@@ -184,5 +185,33 @@ public abstract class VggModel {
 
         /** @return the model */
         public abstract M build();
+    }
+
+    /**
+     * The builder of a family whose only options are the common ones.
+     *
+     * @param <M> the model
+     */
+    public static final class SimpleBuilder<M extends VggModel> extends Builder<M, SimpleBuilder<M>> {
+        private final Function<SimpleBuilder<M>, M> factory;
+
+        /**
+         * @param spec    the architecture
+         * @param factory the family's constructor
+         */
+        SimpleBuilder(VggSpec spec, Function<SimpleBuilder<M>, M> factory) {
+            super(spec);
+            this.factory = factory;
+        }
+
+        @Override
+        protected SimpleBuilder<M> self() {
+            return this;
+        }
+
+        @Override
+        public M build() {
+            return factory.apply(this);
+        }
     }
 }

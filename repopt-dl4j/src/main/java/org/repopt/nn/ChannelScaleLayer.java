@@ -18,7 +18,6 @@ import org.nd4j.linalg.learning.regularization.Regularization;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -87,14 +86,8 @@ public class ChannelScaleLayer extends FeedForwardLayer {
             throw new IllegalStateException("layer '" + layerName + "': a channel scale layer needs nIn == nOut, got "
                     + nIn + " and " + nOut);
         }
-        ChannelScale layer = new ChannelScale(conf, networkDataType);
-        layer.setListeners(trainingListeners);
-        layer.setIndex(layerIndex);
-        layer.setParamsViewArray(layerParamsView);
-        Map<String, INDArray> params = initializer().init(conf, layerParamsView, initializeParams);
-        layer.setParamTable(params);
-        layer.setConf(conf);
-        return layer;
+        return LayerWiring.wire(new ChannelScale(conf, networkDataType), conf, initializer(), trainingListeners, layerIndex,
+                layerParamsView, initializeParams);
     }
 
     @Override

@@ -9,7 +9,6 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.util.Collection;
-import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -54,14 +53,8 @@ public class EngineSelectingConvolutionLayer extends ConvolutionLayer {
                                                        boolean initializeParams, DataType networkDataType) {
         LayerValidation.assertNInNOutSet("EngineSelectingConvolutionLayer", getLayerName(), layerIndex, getNIn(),
                 getNOut());
-        EngineSelectingConvolution layer = new EngineSelectingConvolution(conf, networkDataType);
-        layer.setListeners(trainingListeners);
-        layer.setIndex(layerIndex);
-        layer.setParamsViewArray(layerParamsView);
-        Map<String, INDArray> params = initializer().init(conf, layerParamsView, initializeParams);
-        layer.setParamTable(params);
-        layer.setConf(conf);
-        return layer;
+        return LayerWiring.wire(new EngineSelectingConvolution(conf, networkDataType), conf, initializer(), trainingListeners, layerIndex,
+                layerParamsView, initializeParams);
     }
 
     @Override
