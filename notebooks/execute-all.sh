@@ -135,9 +135,9 @@ for nb in "${selected[@]}"; do
   log="$logs/${nb%.ipynb}.log"
   # On a loaded machine the kernel's start now and then fails before any cell runs (about one start in ten here):
   # rapaio-jupyter-kernel 3.0.1 never answers the first kernel_info request (its sockets are connected, its shell loop
-  # idles), or misses a heartbeat and is declared dead. Such a start-up failure is retried, twice at most; its log is
+  # idles), or misses a heartbeat and is declared dead. Such a start-up failure is retried, four times at most; its log is
   # kept. A cell error or a cell timeout is never retried.
-  for attempt in 1 2 3; do
+  for attempt in 1 2 3 4 5; do
     if jupyter nbconvert --to notebook --execute "${where[@]}" \
         --ExecutePreprocessor.kernel_name="$kernel_name" \
         --ExecutePreprocessor.timeout="$cell_timeout" \
@@ -149,7 +149,7 @@ for nb in "${selected[@]}"; do
     fi
     status=failed
     grep -q -e "Kernel didn't respond in" -e "Kernel died before replying to kernel_info" "$log" \
-      && [ "$attempt" -lt 3 ] || break
+      && [ "$attempt" -lt 5 ] || break
     mv "$log" "${log%.log}.start-failure-$attempt.log"
     printf '(kernel did not start, retrying) '
   done
