@@ -5,6 +5,8 @@ import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
+import java.util.Arrays;
+
 /**
  * The Grad Mult of one re-parameterized 3x3 kernel (Ding et al., ICLR 2023, eq. 5; REFERENCE section 3).
  *
@@ -99,7 +101,7 @@ public final class GradMult {
         double[] identity = null;
         if (scales.hasIdentity()) {
             identity = new double[scales.outChannels()];
-            java.util.Arrays.fill(identity, 1.0);
+            Arrays.fill(identity, 1.0);
         }
         try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             INDArray m = Nd4j.ones(dataType, scales.outChannels(), scales.inChannels(), KERNEL, KERNEL);

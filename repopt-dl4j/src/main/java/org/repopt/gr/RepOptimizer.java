@@ -7,6 +7,7 @@ import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.learning.config.Nesterovs;
@@ -255,7 +256,11 @@ public final class RepOptimizer {
          * @return the new configuration
          */
         public ComputationGraphConfiguration configure(ComputationGraphConfiguration conf) {
-            ScaleAssignment assignment = assign(conf);
+            return configure(conf, assign(conf));
+        }
+
+        private ComputationGraphConfiguration configure(ComputationGraphConfiguration conf,
+                                                        ScaleAssignment assignment) {
             ComputationGraphConfiguration out = conf.clone();
             IUpdater u = updater != null ? updater : defaultUpdater();
             for (Map.Entry<String, GraphVertex> e : out.getVertices().entrySet()) {
@@ -288,14 +293,7 @@ public final class RepOptimizer {
          * @return the network, ready for {@code fit}
          */
         public ComputationGraph applyTo(ComputationGraphConfiguration conf) {
-            OneDnnHelpers.enable();
-            ComputationGraphConfiguration configured = configure(conf);
-            ComputationGraph net = new ComputationGraph(configured);
-            net.init();
-            if (reinitializes()) {
-                Reinit.apply(net, assign(configured), reinitSeed(configured));
-            }
-            return net;
+            return build(conf, null);
         }
 
         /**
@@ -310,14 +308,24 @@ public final class RepOptimizer {
             if (reinitializes()) {
                 Reinit.requireFresh(net);
             }
+            return build(net.getConfiguration(), net.params().dup());
+        }
+
+        /** Configures, initializes (with {@code params} where given) and re-initializes unless fine-tuning. */
+        private ComputationGraph build(ComputationGraphConfiguration conf, INDArray params) {
             OneDnnHelpers.enable();
-            ComputationGraphConfiguration configured = configure(net.getConfiguration());
-            ComputationGraph out = new ComputationGraph(configured);
-            out.init(net.params().dup(), true);
-            if (reinitializes()) {
-                Reinit.apply(out, assign(configured), reinitSeed(configured));
+            ScaleAssignment assignment = assign(conf);
+            ComputationGraphConfiguration configured = configure(conf, assignment);
+            ComputationGraph net = new ComputationGraph(configured);
+            if (params == null) {
+                net.init();
+            } else {
+                net.init(params, true);
             }
-            return out;
+            if (reinitializes()) {
+                Reinit.apply(net, assignment, reinitSeed(configured));
+            }
+            return net;
         }
 
         private boolean reinitializes() {

@@ -102,9 +102,8 @@ final class DemoCommand implements Callable<Integer> {
             } else {
                 ComputationGraph net = family.network(spec, DataType.FLOAT, seed, family.needsScales() ? scales : null,
                         trainer.config().learningRate(), 0.9, recipe.weightDecay());
-                new RunInfo(family.cliName(), spec.name(), data.name(), spec.inputChannels(), spec.inputHeight(),
-                        spec.inputWidth(), spec.numClasses(), family.needsScales() ? searched.file().toString() : null)
-                        .write(dir);
+                RunInfo.of(family, spec.name(), data.name(), spec,
+                        family.needsScales() ? searched.file().toString() : null).write(dir);
                 result = trainer.train(net, data);
             }
             rows.add(row(family, family == ModelFamily.REPOPT_VGG ? "searched scales" : "baseline", result, spec));

@@ -41,6 +41,19 @@ record RunInfo(@JsonProperty("model") String model, @JsonProperty("variant") Str
     RunInfo {
     }
 
+    /**
+     * @param family  the trained family
+     * @param variant the variant's name, as {@code --variant} takes it
+     * @param dataset the data set's name
+     * @param spec    the trained architecture (input shape and classes adapted to the data)
+     * @param scales  where the scales came from, or {@code null}
+     * @return the run description
+     */
+    static RunInfo of(ModelFamily family, String variant, String dataset, VggSpec spec, String scales) {
+        return new RunInfo(family.cliName(), variant, dataset, spec.inputChannels(), spec.inputHeight(),
+                spec.inputWidth(), spec.numClasses(), scales);
+    }
+
     /** @return the family */
     ModelFamily family() {
         return ModelFamily.parse(model);

@@ -47,8 +47,7 @@ final class TrainCommand implements Callable<Integer> {
             ScalesFile scales = model.scalesOrNull();
             ComputationGraph net = family.network(spec, DataType.FLOAT, config.seed(), scales, config.learningRate(),
                     train.momentum, train.weightDecay(recipe));
-            new RunInfo(family.cliName(), model.variant, ds.name(), spec.inputChannels(), spec.inputHeight(),
-                    spec.inputWidth(), spec.numClasses(), scales == null ? null : model.scales)
+            RunInfo.of(family, model.variant, ds.name(), spec, scales == null ? null : model.scales)
                     .write(config.outputDir());
             result = trainer.train(net, ds);
         }
