@@ -31,6 +31,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -88,6 +89,7 @@ public final class Trainer {
     private final TrainConfig config;
     private final PrintStream progressOut;
     private final List<EpochListener> listeners;
+    private final EpochFitter fitter;
     private final LongSupplier clock;
     private final ObjectMapper mapper = new ObjectMapper();
 
@@ -96,13 +98,14 @@ public final class Trainer {
      * @param progressOut where the progress bar and per-epoch summaries go when {@link TrainConfig#progress()}
      */
     public Trainer(TrainConfig config, PrintStream progressOut) {
-        this(config, progressOut, List.of());
+        this(config, progressOut, List.of(), EpochFitter.LOCAL);
     }
 
-    private Trainer(TrainConfig config, PrintStream progressOut, List<EpochListener> listeners) {
+    private Trainer(TrainConfig config, PrintStream progressOut, List<EpochListener> listeners, EpochFitter fitter) {
         this.config = Objects.requireNonNull(config, "config");
         this.progressOut = Objects.requireNonNull(progressOut, "progressOut");
         this.listeners = List.copyOf(listeners);
+        this.fitter = Objects.requireNonNull(fitter, "fitter");
         this.clock = System::nanoTime;
     }
 
@@ -113,7 +116,17 @@ public final class Trainer {
     public Trainer withListener(EpochListener listener) {
         List<EpochListener> all = new ArrayList<>(listeners);
         all.add(Objects.requireNonNull(listener, "listener"));
-        return new Trainer(config, progressOut, all);
+        return new Trainer(config, progressOut, all, fitter);
+    }
+
+    /**
+     * @param fitter what computes each epoch's optimizer steps (default {@link EpochFitter#LOCAL}; e.g. Spark); its
+     *               {@link EpochFitter#trajectoryFields()} join the configuration that a resumed run must match.
+     *               The caller closes it.
+     * @return a trainer that fits its epochs with {@code fitter}
+     */
+    public Trainer withEpochFitter(EpochFitter fitter) {
+        return new Trainer(config, progressOut, listeners, fitter);
     }
 
     /** @return the configuration */
@@ -195,7 +208,7 @@ public final class Trainer {
         CheckpointState state = store.read();
         EpochBatches batches = data.train(config.batchSize(), config.seed());
         requireSame(store.stateFile(), "configuration", state.config(),
-                CheckpointState.asText(config.trajectoryFields()));
+                CheckpointState.asText(trajectoryFields()));
         requireSame(store.stateFile(), "data set", state.data(), dataFingerprint(data, batches));
         ComputationGraph net = store.loadModel(state);
         Path checkpoint = store.modelFile(state);
@@ -221,6 +234,13 @@ public final class Trainer {
         return run(net, data, batches, schedule, store, new ArrayList<>(state.history()), checkpoint, sessionStart);
     }
 
+    /** @return the configuration's trajectory fields and the fitter's, as a checkpoint records them */
+    private Map<String, Object> trajectoryFields() {
+        Map<String, Object> m = new LinkedHashMap<>(config.trajectoryFields());
+        m.putAll(fitter.trajectoryFields());
+        return m;
+    }
+
     private TrainResult run(ComputationGraph net, ImageDataset data, EpochBatches batches,
                             WarmupCosineSchedule schedule, CheckpointStore store, List<EpochResult> history,
                             Path lastCheckpoint, long sessionStart) throws IOException {
@@ -239,32 +259,21 @@ public final class Trainer {
             long epochStart = clock.getAsLong();
             Nd4j.getRandom().setSeed(epochSeed(config.seed(), e));
             DataSetIterator it = batches.epoch(e);
-            double lossSum = 0;
-            long examples = 0;
-            int done = 0;
-            while (it.hasNext()) {
-                if (done == batchesPerEpoch) {
-                    throw batchCountMismatch(data, e, "more than " + done, batchesPerEpoch);
+            Iterator<DataSet> prepared = new Iterator<>() {
+                @Override
+                public boolean hasNext() {
+                    return it.hasNext();
                 }
-                DataSet ds = prepare(it.next(), type, smoothing);
-                net.fit(ds);
-                double loss = net.score();
-                done++;
-                if (!Double.isFinite(loss)) {
-                    int iteration = net.getIterationCount() - 1;
-                    bar.line(String.format(Locale.ROOT, "epoch %d/%d: loss %s at iteration %d, stopped", e + 1,
-                            config.epochs(), loss, iteration));
-                    throw new TrainingDivergedException(e + 1, iteration, loss, checkpoint);
+
+                @Override
+                public DataSet next() {
+                    return prepare(it.next(), type, smoothing);
                 }
-                long n = ds.getFeatures().size(0);
-                lossSum += loss * n;
-                examples += n;
-                long trainNanos = clock.getAsLong() - epochStart;
-                double secondsPerIteration = (sessionTrainNanos + trainNanos) / 1e9 / (sessionIterations + done);
-                long remaining = (long) config.epochs() * batchesPerEpoch - net.getIterationCount();
-                bar.batch(e + 1, done, batchesPerEpoch, loss, examples / Math.max(trainNanos / 1e9, 1e-9),
-                        remaining * secondsPerIteration);
-            }
+            };
+            EpochSteps steps = new EpochSteps(net, data, e, batchesPerEpoch, bar, epochStart, sessionTrainNanos,
+                    sessionIterations, checkpoint);
+            fitter.fitEpoch(net, prepared, steps);
+            int done = steps.batches;
             long trainNanos = clock.getAsLong() - epochStart;
             if (done != batchesPerEpoch) {
                 throw batchCountMismatch(data, e, Integer.toString(done), batchesPerEpoch);
@@ -275,14 +284,14 @@ public final class Trainer {
             boolean evaluate = config.evaluateEveryEpoch() || e == config.epochs() - 1;
             Optional<Accuracy> test = evaluate ? Optional.of(evaluate(net, data)) : Optional.empty();
             double trainSeconds = trainNanos / 1e9;
-            EpochResult result = new EpochResult(e + 1, net.getIterationCount(), lossSum / examples,
+            EpochResult result = new EpochResult(e + 1, net.getIterationCount(), steps.lossSum / steps.examples,
                     schedule.valueAt(net.getIterationCount() - 1, e), test,
-                    trainSeconds > 0 ? examples / trainSeconds : 0, trainSeconds,
+                    trainSeconds > 0 ? steps.examples / trainSeconds : 0, trainSeconds,
                     (clock.getAsLong() - epochStart) / 1e9);
             history.add(result);
             appendMetrics(result);
             checkpoint = store.save(net, new CheckpointState(CheckpointStore.modelFileName(e + 1), e + 1,
-                    net.getIterationCount(), CheckpointState.asText(config.trajectoryFields()),
+                    net.getIterationCount(), CheckpointState.asText(trajectoryFields()),
                     dataFingerprint(data, batches), history));
             String summary = result.summary(config.epochs());
             bar.line(summary);
@@ -300,6 +309,59 @@ public final class Trainer {
         bar.line(result.summary());
         LOG.info("finished: {}", result.summary());
         return result;
+    }
+
+    /**
+     * What the trainer does whenever the fitter has updated the network: counts batches against the announced
+     * number, stops on a NaN or infinite loss, sums the loss and shows progress.
+     */
+    private final class EpochSteps implements EpochFitter.Steps {
+        private final ComputationGraph net;
+        private final ImageDataset data;
+        private final int epoch;
+        private final int batchesPerEpoch;
+        private final ProgressBar bar;
+        private final long epochStart;
+        private final long earlierTrainNanos;
+        private final long earlierIterations;
+        private final Path lastCheckpoint;
+        int batches;
+        long examples;
+        double lossSum;
+
+        EpochSteps(ComputationGraph net, ImageDataset data, int epoch, int batchesPerEpoch, ProgressBar bar,
+                   long epochStart, long earlierTrainNanos, long earlierIterations, Path lastCheckpoint) {
+            this.net = net;
+            this.data = data;
+            this.epoch = epoch;
+            this.batchesPerEpoch = batchesPerEpoch;
+            this.bar = bar;
+            this.epochStart = epochStart;
+            this.earlierTrainNanos = earlierTrainNanos;
+            this.earlierIterations = earlierIterations;
+            this.lastCheckpoint = lastCheckpoint;
+        }
+
+        @Override
+        public void done(int fitted, long exampleCount, double loss) {
+            batches += fitted;
+            if (batches > batchesPerEpoch) {
+                throw batchCountMismatch(data, epoch, "more than " + batchesPerEpoch, batchesPerEpoch);
+            }
+            if (!Double.isFinite(loss)) {
+                int iteration = net.getIterationCount() - 1;
+                bar.line(String.format(Locale.ROOT, "epoch %d/%d: loss %s at iteration %d, stopped", epoch + 1,
+                        config.epochs(), loss, iteration));
+                throw new TrainingDivergedException(epoch + 1, iteration, loss, lastCheckpoint);
+            }
+            lossSum += loss * exampleCount;
+            examples += exampleCount;
+            long trainNanos = clock.getAsLong() - epochStart;
+            double secondsPerIteration = (earlierTrainNanos + trainNanos) / 1e9 / (earlierIterations + batches);
+            long remaining = (long) config.epochs() * batchesPerEpoch - net.getIterationCount();
+            bar.batch(epoch + 1, batches, batchesPerEpoch, loss, examples / Math.max(trainNanos / 1e9, 1e-9),
+                    remaining * secondsPerIteration);
+        }
     }
 
     private static IllegalStateException batchCountMismatch(ImageDataset data, int epoch, String got, int announced) {
