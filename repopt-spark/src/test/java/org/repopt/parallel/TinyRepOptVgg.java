@@ -29,15 +29,24 @@ public final class TinyRepOptVgg {
     private TinyRepOptVgg() {
     }
 
-    /** @return the network with the RepOptimizer (Grad Mult from per-channel scales between 0.3 and 1.8) */
+    /** @return {@link #SPEC}'s network in double precision with the RepOptimizer */
     public static ComputationGraph withGradMult() {
+        return withGradMult(SPEC, DataType.DOUBLE);
+    }
+
+    /**
+     * @param spec the architecture
+     * @param type the network's data type
+     * @return the network with the RepOptimizer (Grad Mult from per-channel scales between 0.3 and 1.8)
+     */
+    public static ComputationGraph withGradMult(VggSpec spec, DataType type) {
         Random r = new Random(3);
         List<BlockScales> scales = new ArrayList<>();
-        for (BlockSpec b : SPEC.blocks()) {
+        for (BlockSpec b : spec.blocks()) {
             scales.add(new BlockScales(b.name(), b.in(), b.out(), b.stride(), positive(r, b.out()),
                     positive(r, b.out()), b.hasIdentity() ? positive(r, b.out()) : null));
         }
-        return RepOptVgg.builder(SPEC).dataType(DataType.DOUBLE).seed(11).build().init(RepOptimizer.sgd(scales)
+        return RepOptVgg.builder(spec).dataType(type).seed(11).build().init(RepOptimizer.sgd(scales)
                 .learningRate(LEARNING_RATE).momentum(MOMENTUM).weightDecay(WEIGHT_DECAY));
     }
 
