@@ -174,6 +174,7 @@ public final class ParallelWrapperFitter implements EpochFitter {
         private final Steps steps;
         private final Deque<DataSet> pending = new ArrayDeque<>();
         private long unreported = -1;
+        private boolean first = true;
 
         Slices(Iterator<DataSet> globalBatches, int workers, ComputationGraph net, Steps steps) {
             this.globalBatches = globalBatches;
@@ -195,6 +196,10 @@ public final class ParallelWrapperFitter implements EpochFitter {
                 }
                 reportFinished();
                 DataSet batch = globalBatches.next();
+                if (first && globalBatches.hasNext()) {
+                    WorkerSlices.perWorker((int) batch.getFeatures().size(0), workers);
+                }
+                first = false;
                 pending.addAll(WorkerSlices.split(batch, workers));
                 unreported = batch.getFeatures().size(0);
             }

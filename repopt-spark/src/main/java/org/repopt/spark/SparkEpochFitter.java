@@ -99,8 +99,9 @@ public final class SparkEpochFitter implements EpochFitter {
                 DataSet batch = batches.next();
                 long n = batch.getFeatures().size(0);
                 if (perWorker == 0) {
-                    // an epoch's first batch is full size unless the whole epoch is smaller than one batch
-                    perWorker = (int) ((n + workers - 1) / workers);
+                    // the first batch has the run's batch size, unless it is the epoch's only batch
+                    perWorker = batches.hasNext() ? WorkerSlices.perWorker((int) n, workers)
+                            : (int) ((n + workers - 1) / workers);
                 } else if (n > (long) perWorker * workers) {
                     throw new IllegalArgumentException("global batch of " + n + " examples after a first batch of at "
                             + "most " + (long) perWorker * workers + ": the batches of an epoch must all have the "

@@ -5,6 +5,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.repopt.data.ImageDataset;
 import org.repopt.gr.ScalesFile;
 import org.repopt.model.VggSpec;
+import org.repopt.train.EpochFitter;
 import org.repopt.train.ModelFamily;
 import org.repopt.train.Recipe;
 import org.repopt.train.TrainConfig;
@@ -30,6 +31,8 @@ final class TrainCommand implements Callable<Integer> {
     private ModelArgs model;
     @Mixin
     private TrainArgs train;
+    @Mixin
+    private DataParallelArgs parallel;
 
     @Override
     public Integer call() throws Exception {
@@ -39,17 +42,19 @@ final class TrainCommand implements Callable<Integer> {
         VggSpec spec = model.spec(ds);
         TrainConfig config = train.config(recipe, Path.of("runs", family.cliName() + "-"
                 + model.variant.toLowerCase(Locale.ROOT) + "-" + ds.name()));
-        Trainer trainer = new Trainer(config, System.out);
         TrainResult result;
-        if (train.resume) {
-            result = trainer.resume(ds);
-        } else {
-            ScalesFile scales = model.scalesOrNull();
-            ComputationGraph net = family.network(spec, DataType.FLOAT, config.seed(), scales, config.learningRate(),
-                    train.momentum, train.weightDecay(recipe));
-            RunInfo.of(family, model.variant, ds.name(), spec, scales == null ? null : model.scales)
-                    .write(config.outputDir());
-            result = trainer.train(net, ds);
+        try (EpochFitter fitter = parallel.open()) {
+            Trainer trainer = new Trainer(config, System.out).withEpochFitter(fitter);
+            if (train.resume) {
+                result = trainer.resume(ds);
+            } else {
+                ScalesFile scales = model.scalesOrNull();
+                ComputationGraph net = family.network(spec, DataType.FLOAT, config.seed(), scales,
+                        config.learningRate(), train.momentum, train.weightDecay(recipe));
+                RunInfo.of(family, model.variant, ds.name(), spec, scales == null ? null : model.scales)
+                        .write(config.outputDir());
+                result = trainer.train(net, ds);
+            }
         }
         System.out.println(family.displayName() + "-" + spec.name() + " on " + ds.name() + ": " + result.summary());
         System.out.println("run folder: " + config.outputDir());
