@@ -11,10 +11,10 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
+import java.util.Objects;
 
 /**
  * Fits an epoch on several workers of one machine (CPU cores or GPUs) with DL4J's {@code ParallelWrapper} in its
@@ -29,33 +29,18 @@ import java.util.NoSuchElementException;
  */
 public final class ParallelWrapperFitter implements EpochFitter {
 
-    private final int workers;
-    private final int averagingFrequency;
+    private final DataParallelism parallelism;
 
     /**
-     * @param workers            data-parallel workers (threads; on CUDA spread over the devices), at least 1
-     * @param averagingFrequency optimizer steps between averagings, at least 1
-     * @throws IllegalArgumentException when a value is out of range
+     * @param parallelism the workers (threads; on CUDA spread over the devices) and the averaging frequency
      */
-    public ParallelWrapperFitter(int workers, int averagingFrequency) {
-        if (workers < 1) {
-            throw new IllegalArgumentException("workers: expected 1 or more, got " + workers);
-        }
-        if (averagingFrequency < 1) {
-            throw new IllegalArgumentException("averaging frequency: expected 1 or more, got " + averagingFrequency);
-        }
-        this.workers = workers;
-        this.averagingFrequency = averagingFrequency;
+    public ParallelWrapperFitter(DataParallelism parallelism) {
+        this.parallelism = Objects.requireNonNull(parallelism, "parallelism");
     }
 
-    /** @return the data-parallel workers */
-    public int workers() {
-        return workers;
-    }
-
-    /** @return optimizer steps between averagings */
-    public int averagingFrequency() {
-        return averagingFrequency;
+    /** @return the workers and the averaging frequency */
+    public DataParallelism parallelism() {
+        return parallelism;
     }
 
     /**
@@ -64,8 +49,8 @@ public final class ParallelWrapperFitter implements EpochFitter {
      */
     @Override
     public void fitEpoch(ComputationGraph net, Iterator<DataSet> batches, Steps steps) {
-        Rounds rounds = new Rounds(batches, averagingFrequency);
-        fit(net, averagingFrequency, rounds.complete(), steps);
+        Rounds rounds = new Rounds(batches, parallelism.averagingFrequency());
+        fit(net, parallelism.averagingFrequency(), rounds.complete(), steps);
         List<DataSet> last = rounds.leftOver();
         if (!last.isEmpty()) {
             fit(net, last.size(), last.iterator(), steps);
@@ -77,8 +62,8 @@ public final class ParallelWrapperFitter implements EpochFitter {
         if (!globalBatches.hasNext()) {
             return;
         }
-        Slices slices = new Slices(globalBatches, workers, net, steps);
-        ParallelWrapper wrapper = new Wrapper(net, workers, k);
+        Slices slices = new Slices(globalBatches, parallelism.workers(), net, steps);
+        ParallelWrapper wrapper = new Wrapper(net, parallelism.workers(), k);
         try {
             wrapper.fit(new ExistingDataSetIterator(slices));
         } finally {
@@ -87,18 +72,15 @@ public final class ParallelWrapperFitter implements EpochFitter {
         slices.reportFinished();
     }
 
-    /** @return the number of workers and the averaging frequency, as for Spark: the same trajectory */
+    /** @return the workers and the averaging frequency, as for Spark: the same trajectory */
     @Override
     public Map<String, Object> trajectoryFields() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("workers", workers);
-        m.put("averagingFrequency", averagingFrequency);
-        return m;
+        return parallelism.trajectoryFields();
     }
 
     @Override
     public String toString() {
-        return "parallel-wrapper(workers=" + workers + ", averagingFrequency=" + averagingFrequency + ")";
+        return "parallel-wrapper(" + parallelism + ")";
     }
 
     /** ParallelWrapper in AVERAGING mode with {@link SnapshotTrainer}s (its builder would install DL4J's own). */

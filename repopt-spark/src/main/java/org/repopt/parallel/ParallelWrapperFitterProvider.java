@@ -24,6 +24,6 @@ public final class ParallelWrapperFitterProvider implements EpochFitterProvider 
         if (cluster != null && !cluster.isEmpty()) {
             throw new IllegalArgumentException("ParallelWrapper trains on this machine only, not on " + cluster);
         }
-        return new ParallelWrapperFitter(workers, averagingFrequency);
+        return new ParallelWrapperFitter(new DataParallelism(workers, averagingFrequency));
     }
 }

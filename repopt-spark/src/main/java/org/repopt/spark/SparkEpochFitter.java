@@ -9,12 +9,12 @@ import org.deeplearning4j.spark.api.RDDTrainingApproach;
 import org.deeplearning4j.spark.impl.graph.SparkComputationGraph;
 import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingMaster;
 import org.nd4j.linalg.dataset.DataSet;
+import org.repopt.parallel.DataParallelism;
 import org.repopt.parallel.WorkerSlices;
 import org.repopt.train.EpochFitter;
 
 import java.util.ArrayList;
 import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -48,14 +48,17 @@ import java.util.Objects;
 public final class SparkEpochFitter implements EpochFitter {
 
     private final JavaSparkContext sc;
+    private final DataParallelism parallelism;
     private final int workers;
     private final int averagingFrequency;
     private final boolean ownsContext;
 
     private SparkEpochFitter(Builder b, JavaSparkContext sc) {
         this.sc = Objects.requireNonNull(sc, "sc");
-        this.workers = b.workers > 0 ? b.workers : sc.defaultParallelism();
-        this.averagingFrequency = b.averagingFrequency;
+        this.parallelism = new DataParallelism(b.workers > 0 ? b.workers : sc.defaultParallelism(),
+                b.averagingFrequency);
+        this.workers = parallelism.workers();
+        this.averagingFrequency = parallelism.averagingFrequency();
         this.ownsContext = b.ownsContext;
     }
 
@@ -64,14 +67,9 @@ public final class SparkEpochFitter implements EpochFitter {
         return new Builder();
     }
 
-    /** @return the data-parallel workers */
-    public int workers() {
-        return workers;
-    }
-
-    /** @return optimizer steps between averagings */
-    public int averagingFrequency() {
-        return averagingFrequency;
+    /** @return the workers (partitions) and the averaging frequency */
+    public DataParallelism parallelism() {
+        return parallelism;
     }
 
     /** @return the Spark context */
@@ -150,13 +148,10 @@ public final class SparkEpochFitter implements EpochFitter {
                 .build();
     }
 
-    /** @return the number of workers and the averaging frequency: with the seed they fix the trajectory */
+    /** @return the workers and the averaging frequency: with the seed they fix the trajectory */
     @Override
     public Map<String, Object> trajectoryFields() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("workers", workers);
-        m.put("averagingFrequency", averagingFrequency);
-        return m;
+        return parallelism.trajectoryFields();
     }
 
     /** Stops the Spark context if this fitter started it ({@link Builder#ownsContext()}). */
@@ -169,7 +164,7 @@ public final class SparkEpochFitter implements EpochFitter {
 
     @Override
     public String toString() {
-        return "spark(" + sc.master() + ", workers=" + workers + ", averagingFrequency=" + averagingFrequency + ")";
+        return "spark(" + sc.master() + ", " + parallelism + ")";
     }
 
     /** Turns the one list per partition into that partition's data sets. */
@@ -213,10 +208,7 @@ public final class SparkEpochFitter implements EpochFitter {
          * @throws IllegalArgumentException if {@code k < 1}
          */
         public Builder averagingFrequency(int k) {
-            if (k < 1) {
-                throw new IllegalArgumentException("averaging frequency: expected 1 or more, got " + k);
-            }
-            this.averagingFrequency = k;
+            this.averagingFrequency = DataParallelism.checkAveragingFrequency(k);
             return this;
         }
 

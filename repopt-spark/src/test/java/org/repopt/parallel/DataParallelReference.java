@@ -9,6 +9,9 @@ import org.nd4j.linalg.ops.transforms.Transforms;
 import java.util.ArrayList;
 import java.util.List;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 /**
  * Data-parallel training computed in one process, one worker after the other, as the definition the engines are
  * checked against: each round, every worker starts from a copy of the network (parameters and updater state), takes
@@ -17,7 +20,24 @@ import java.util.List;
  */
 public final class DataParallelReference {
 
+    /** What "exact" means in double precision: every parameter and updater state within this of the reference. */
+    public static final double EXACT = 1e-10;
+
     private DataParallelReference() {
+    }
+
+    /**
+     * @param start         the network the workers start from, left as it is
+     * @param batches       the global batches, in order
+     * @param workers       data-parallel workers
+     * @param stepsPerRound optimizer steps between averagings ({@code K})
+     * @return a copy of {@code start} trained by {@link #fit}
+     */
+    public static ComputationGraph trained(ComputationGraph start, List<DataSet> batches, int workers,
+                                           int stepsPerRound) {
+        ComputationGraph net = start.clone();
+        fit(net, batches, workers, stepsPerRound);
+        return net;
     }
 
     /**
@@ -60,6 +80,18 @@ public final class DataParallelReference {
             ComputationGraphConfiguration conf = net.getConfiguration();
             conf.setIterationCount(conf.getIterationCount() + round.size());
         }
+    }
+
+    /**
+     * Asserts that {@code net} holds the reference's parameters and updater state to 1e-10 (max abs), and its
+     * iteration count.
+     */
+    public static void assertMatches(ComputationGraph reference, ComputationGraph net) {
+        double params = maxAbsDiff(reference.params(), net.params());
+        double state = maxAbsDiff(reference.getUpdater().getStateViewArray(), net.getUpdater().getStateViewArray());
+        assertTrue(params <= EXACT, "parameters differ by " + params);
+        assertTrue(state <= EXACT, "updater state differs by " + state);
+        assertEquals(reference.getIterationCount(), net.getIterationCount(), "iteration count");
     }
 
     /** @return {@code max |a - b|} */

@@ -10,7 +10,7 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.repopt.parallel.DataParallelReference.maxAbsDiff;
+import static org.repopt.parallel.DataParallelReference.assertMatches;
 
 /**
  * ParallelWrapper on one machine computes data-parallel SGD exactly: a small RepOpt-VGG in double precision after
@@ -19,19 +19,9 @@ import static org.repopt.parallel.DataParallelReference.maxAbsDiff;
  */
 class ParallelWrapperFitterTest {
 
-    private static final double EXACT = 1e-10;
-
-    private static void assertSame(ComputationGraph reference, ComputationGraph net) {
-        double params = maxAbsDiff(reference.params(), net.params());
-        double state = maxAbsDiff(reference.getUpdater().getStateViewArray(), net.getUpdater().getStateViewArray());
-        assertTrue(params <= EXACT, "parameters differ by " + params);
-        assertTrue(state <= EXACT, "updater state differs by " + state);
-        assertEquals(reference.getIterationCount(), net.getIterationCount());
-    }
-
     private static List<Long> fit(ComputationGraph net, List<DataSet> batches, int workers, int k) {
         List<Long> examples = new ArrayList<>();
-        new ParallelWrapperFitter(workers, k).fitEpoch(net, batches.iterator(), (n, e, loss) -> {
+        new ParallelWrapperFitter(new DataParallelism(workers, k)).fitEpoch(net, batches.iterator(), (n, e, loss) -> {
             assertEquals(1, n);
             assertTrue(Double.isFinite(loss));
             examples.add(e);
@@ -44,12 +34,11 @@ class ParallelWrapperFitterTest {
         for (int repeat = 0; repeat < 3; repeat++) {
             List<DataSet> batches = TinyRepOptVgg.batches(3, 8, repeat);
             ComputationGraph start = TinyRepOptVgg.withGradMult();
-            ComputationGraph reference = start.clone();
-            DataParallelReference.fit(reference, batches, 2, 1);
+            ComputationGraph reference = DataParallelReference.trained(start, batches, 2, 1);
             ComputationGraph net = start.clone();
             assertEquals(List.of(8L, 8L, 8L), fit(net, batches, 2, 1));
             assertEquals(3, net.getIterationCount());
-            assertSame(reference, net);
+            assertMatches(reference, net);
         }
     }
 
@@ -57,11 +46,10 @@ class ParallelWrapperFitterTest {
     void averagingEveryTwoStepsAveragesTheShortLastRoundToo() {
         List<DataSet> batches = TinyRepOptVgg.batches(3, 8, 4);
         ComputationGraph start = TinyRepOptVgg.withGradMult();
-        ComputationGraph reference = start.clone();
-        DataParallelReference.fit(reference, batches, 2, 2);
+        ComputationGraph reference = DataParallelReference.trained(start, batches, 2, 2);
         ComputationGraph net = start.clone();
         fit(net, batches, 2, 2);
-        assertSame(reference, net);
+        assertMatches(reference, net);
     }
 
     @Test
@@ -69,18 +57,17 @@ class ParallelWrapperFitterTest {
         List<DataSet> batches = new ArrayList<>(TinyRepOptVgg.batches(2, 9, 5));
         batches.add(TinyRepOptVgg.batches(1, 7, 6).get(0));
         ComputationGraph start = TinyRepOptVgg.withGradMult();
-        ComputationGraph reference = start.clone();
-        DataParallelReference.fit(reference, batches, 3, 1);
+        ComputationGraph reference = DataParallelReference.trained(start, batches, 3, 1);
         ComputationGraph net = start.clone();
         assertEquals(List.of(9L, 9L, 7L), fit(net, batches, 3, 1));
-        assertSame(reference, net);
+        assertMatches(reference, net);
     }
 
     @Test
     void refusesNonsense() {
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> new ParallelWrapperFitter(0, 1)).getMessage()
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> new DataParallelism(0, 1)).getMessage()
                 .contains("workers: expected 1 or more, got 0"));
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> new ParallelWrapperFitter(2, 0)).getMessage()
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> new DataParallelism(2, 0)).getMessage()
                 .contains("averaging frequency: expected 1 or more, got 0"));
     }
 }

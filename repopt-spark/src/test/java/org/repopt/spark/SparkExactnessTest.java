@@ -13,6 +13,7 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.repopt.parallel.DataParallelReference.assertMatches;
 import static org.repopt.parallel.DataParallelReference.maxAbsDiff;
 
 /**
@@ -21,8 +22,6 @@ import static org.repopt.parallel.DataParallelReference.maxAbsDiff;
  * the single-process average of the two workers' steps, parameters and updater state, to 1e-10.
  */
 class SparkExactnessTest {
-
-    private static final double EXACT = 1e-10;
 
     private static JavaSparkContext sc;
 
@@ -48,26 +47,20 @@ class SparkExactnessTest {
     void threeStepsEqualTheAverageOfTheTwoWorkersSteps() {
         List<DataSet> batches = TinyRepOptVgg.batches(3, 8, 1);
         ComputationGraph start = TinyRepOptVgg.withGradMult();
-        ComputationGraph reference = start.clone();
-        DataParallelReference.fit(reference, batches, 2, 1);
+        ComputationGraph reference = DataParallelReference.trained(start, batches, 2, 1);
         ComputationGraph onSpark = spark(start.clone(), batches, 1);
 
         assertTrue(maxAbsDiff(start.params(), reference.params()) > 1e-3, "the reference trained");
         assertEquals(3, onSpark.getIterationCount());
         assertEquals(0, onSpark.getEpochCount());
-        double params = maxAbsDiff(reference.params(), onSpark.params());
-        double state = maxAbsDiff(reference.getUpdater().getStateViewArray(),
-                onSpark.getUpdater().getStateViewArray());
-        assertTrue(params <= EXACT, "parameters differ by " + params);
-        assertTrue(state <= EXACT, "updater state differs by " + state);
+        assertMatches(reference, onSpark);
     }
 
     @Test
     void withoutTheGradMultTheWorkersWouldComputeSomethingElse() {
         List<DataSet> batches = TinyRepOptVgg.batches(3, 8, 1);
         ComputationGraph start = TinyRepOptVgg.withGradMult();
-        ComputationGraph reference = start.clone();
-        DataParallelReference.fit(reference, batches, 2, 1);
+        ComputationGraph reference = DataParallelReference.trained(start, batches, 2, 1);
         ComputationGraph plain = spark(TinyRepOptVgg.withoutGradMult(start), batches, 1);
 
         double params = maxAbsDiff(reference.params(), plain.params());
@@ -78,18 +71,12 @@ class SparkExactnessTest {
     void averagingEveryTwoStepsIsLocalSgdWithAShortLastRound() {
         List<DataSet> batches = TinyRepOptVgg.batches(3, 8, 2);
         ComputationGraph start = TinyRepOptVgg.withGradMult();
-        ComputationGraph reference = start.clone();
-        DataParallelReference.fit(reference, batches, 2, 2);
-        ComputationGraph synchronous = start.clone();
-        DataParallelReference.fit(synchronous, batches, 2, 1);
+        ComputationGraph reference = DataParallelReference.trained(start, batches, 2, 2);
+        ComputationGraph synchronous = DataParallelReference.trained(start, batches, 2, 1);
         ComputationGraph onSpark = spark(start.clone(), batches, 2);
 
         assertEquals(3, onSpark.getIterationCount(), "one iteration per global batch, also in the short round");
-        double params = maxAbsDiff(reference.params(), onSpark.params());
-        double state = maxAbsDiff(reference.getUpdater().getStateViewArray(),
-                onSpark.getUpdater().getStateViewArray());
-        assertTrue(params <= EXACT, "parameters differ by " + params);
-        assertTrue(state <= EXACT, "updater state differs by " + state);
+        assertMatches(reference, onSpark);
         assertTrue(maxAbsDiff(synchronous.params(), onSpark.params()) > 1e-6, "K=2 is not synchronous SGD");
     }
 }
