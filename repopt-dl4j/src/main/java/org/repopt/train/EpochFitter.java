@@ -7,26 +7,27 @@ import java.util.Iterator;
 import java.util.Map;
 
 /**
- * Fits one epoch's batches into a network: the seam between the {@link Trainer}, which owns the data order, the
- * learning-rate schedule, label smoothing, the loss check, progress, evaluation and checkpoints, and the engine
- * that computes the optimizer steps. {@link #LOCAL} takes one step per batch in this process; the optional
- * repopt-spark module takes one data-parallel step per batch on several workers (Spark executors, or the threads
- * of DL4J's ParallelWrapper).
+ * How the {@link Trainer} fits one epoch's batches: the replaceable step inside its loop. Everything around it (the
+ * schedule, label smoothing, per-epoch seeding, the loss check, progress, evaluation, checkpoints, metrics, resume)
+ * stays the Trainer's. {@link #LOCAL} is the default: one {@code net.fit(batch)} per batch in this process; the
+ * optional module repopt-spark fits the same batches data-parallel on several workers (Spark executors, or the
+ * threads of DL4J's ParallelWrapper), and the run keeps its checkpoints, metrics and exact resume.
  *
- * <p>A fitter trains the network it is given in place: parameters, updater state and iteration count (one
- * iteration per global batch), so that the schedule, the checkpoint and {@link Trainer#resume} see one network
- * whichever engine computed the steps.
+ * <pre>{@code
+ * Trainer trainer = new Trainer(config, System.out).withEpochFitter(myFitter);
+ * }</pre>
  */
+@FunctionalInterface
 public interface EpochFitter extends AutoCloseable {
 
-    /** One optimizer step per batch in this process: {@code net.fit(batch)}. */
+    /** Fits every batch in this process, one update each: {@code net.fit(batch)}. */
     EpochFitter LOCAL = new EpochFitter() {
         @Override
-        public void fitEpoch(ComputationGraph net, Iterator<DataSet> batches, Steps steps) {
+        public void fit(ComputationGraph net, Iterator<DataSet> batches, BatchMonitor monitor) {
             while (batches.hasNext()) {
                 DataSet batch = batches.next();
                 net.fit(batch);
-                steps.done(1, batch.getFeatures().size(0), net.score());
+                monitor.batchDone(net.score(), batch.getFeatures().size(0));
             }
         }
 
@@ -37,15 +38,21 @@ public interface EpochFitter extends AutoCloseable {
     };
 
     /**
-     * @param net     the network, trained in place
-     * @param batches the epoch's global batches in order, ready to fit (the network's data type, smoothed labels)
-     * @param steps   told after every update of {@code net}; what it throws stops the epoch and reaches the caller
+     * Trains {@code net} on one epoch's batches, in order. Contract: one update (one DL4J iteration) per batch; the
+     * network's parameters, updater state and iteration count advance in place; its epoch count does not (the
+     * Trainer counts epochs); {@code monitor} is told about each batch once it is fitted (a fitter that updates the
+     * network once per several batches tells it about each of them after that update).
+     *
+     * @param net     the network, configured with the run's learning-rate schedule
+     * @param batches the epoch's batches, ready to fit (the network's data type, labels smoothed)
+     * @param monitor told each batch's loss and size; it throws {@link TrainingDivergedException} on a non-finite
+     *                loss, which must propagate
      */
-    void fitEpoch(ComputationGraph net, Iterator<DataSet> batches, Steps steps);
+    void fit(ComputationGraph net, Iterator<DataSet> batches, BatchMonitor monitor);
 
     /**
-     * @return what fixes this fitter's trajectory besides the {@link TrainConfig} (e.g. the number of workers):
-     * kept in the checkpoint, so that a run resumes only under the same values; empty for {@link #LOCAL}
+     * @return what fixes this fitter's trajectory besides the {@link TrainConfig} (e.g. the number of data-parallel
+     * workers): kept in the checkpoint, so that a run resumes only under the same values; empty for {@link #LOCAL}
      */
     default Map<String, Object> trajectoryFields() {
         return Map.of();
@@ -56,15 +63,15 @@ public interface EpochFitter extends AutoCloseable {
     default void close() {
     }
 
-    /** Told by the fitter whenever it has updated the network. */
+    /** What the Trainer wants to know after each batch: it checks the loss and drives the progress bar and metrics. */
     @FunctionalInterface
-    interface Steps {
+    interface BatchMonitor {
         /**
-         * @param batches  global batches fitted since the last call
-         * @param examples their examples
-         * @param loss     the network's loss over them as it reports it ({@code score()}; for a data-parallel step
-         *                 the mean of the workers' losses, each on its own slice)
+         * @param loss     the batch's loss as the network reports it ({@code net.score()} after its update; for a
+         *                 data-parallel update, the workers' mean loss)
+         * @param examples the batch's example count
+         * @throws TrainingDivergedException when the loss is NaN or infinite
          */
-        void done(int batches, long examples, double loss);
+        void batchDone(double loss, long examples);
     }
 }

@@ -270,10 +270,10 @@ public final class Trainer {
                     return prepare(it.next(), type, smoothing);
                 }
             };
-            EpochSteps steps = new EpochSteps(net, data, e, batchesPerEpoch, bar, epochStart, sessionTrainNanos,
+            EpochProgress progress = new EpochProgress(net, data, e, batchesPerEpoch, bar, epochStart, sessionTrainNanos,
                     sessionIterations, checkpoint);
-            fitter.fitEpoch(net, prepared, steps);
-            int done = steps.batches;
+            fitter.fit(net, prepared, progress);
+            int done = progress.batches;
             long trainNanos = clock.getAsLong() - epochStart;
             if (done != batchesPerEpoch) {
                 throw batchCountMismatch(data, e, Integer.toString(done), batchesPerEpoch);
@@ -284,9 +284,9 @@ public final class Trainer {
             boolean evaluate = config.evaluateEveryEpoch() || e == config.epochs() - 1;
             Optional<Accuracy> test = evaluate ? Optional.of(evaluate(net, data)) : Optional.empty();
             double trainSeconds = trainNanos / 1e9;
-            EpochResult result = new EpochResult(e + 1, net.getIterationCount(), steps.lossSum / steps.examples,
+            EpochResult result = new EpochResult(e + 1, net.getIterationCount(), progress.lossSum / progress.examples,
                     schedule.valueAt(net.getIterationCount() - 1, e), test,
-                    trainSeconds > 0 ? steps.examples / trainSeconds : 0, trainSeconds,
+                    trainSeconds > 0 ? progress.examples / trainSeconds : 0, trainSeconds,
                     (clock.getAsLong() - epochStart) / 1e9);
             history.add(result);
             appendMetrics(result);
@@ -315,7 +315,7 @@ public final class Trainer {
      * What the trainer does whenever the fitter has updated the network: counts batches against the announced
      * number, stops on a NaN or infinite loss, sums the loss and shows progress.
      */
-    private final class EpochSteps implements EpochFitter.Steps {
+    private final class EpochProgress implements EpochFitter.BatchMonitor {
         private final ComputationGraph net;
         private final ImageDataset data;
         private final int epoch;
@@ -329,7 +329,7 @@ public final class Trainer {
         long examples;
         double lossSum;
 
-        EpochSteps(ComputationGraph net, ImageDataset data, int epoch, int batchesPerEpoch, ProgressBar bar,
+        EpochProgress(ComputationGraph net, ImageDataset data, int epoch, int batchesPerEpoch, ProgressBar bar,
                    long epochStart, long earlierTrainNanos, long earlierIterations, Path lastCheckpoint) {
             this.net = net;
             this.data = data;
@@ -343,8 +343,8 @@ public final class Trainer {
         }
 
         @Override
-        public void done(int fitted, long exampleCount, double loss) {
-            batches += fitted;
+        public void batchDone(double loss, long exampleCount) {
+            batches++;
             if (batches > batchesPerEpoch) {
                 throw batchCountMismatch(data, epoch, "more than " + batchesPerEpoch, batchesPerEpoch);
             }

@@ -44,25 +44,25 @@ public final class ParallelWrapperFitter implements EpochFitter {
     }
 
     /**
-     * Trains {@code net} in place; {@code steps} hears of each global batch when the workers have finished it, with
-     * the network's score (after an averaging: the workers' mean loss; between averagings: worker 0's).
+     * Trains {@code net} in place; {@code monitor} hears of each global batch when the workers have finished it,
+     * with the network's score (after an averaging: the workers' mean loss; between averagings: worker 0's).
      */
     @Override
-    public void fitEpoch(ComputationGraph net, Iterator<DataSet> batches, Steps steps) {
+    public void fit(ComputationGraph net, Iterator<DataSet> batches, BatchMonitor monitor) {
         Rounds rounds = new Rounds(batches, parallelism.averagingFrequency());
-        fit(net, parallelism.averagingFrequency(), rounds.complete(), steps);
+        fit(net, parallelism.averagingFrequency(), rounds.complete(), monitor);
         List<DataSet> last = rounds.leftOver();
         if (!last.isEmpty()) {
-            fit(net, last.size(), last.iterator(), steps);
+            fit(net, last.size(), last.iterator(), monitor);
         }
     }
 
     /** One ParallelWrapper run over {@code globalBatches}, averaging every {@code k} of them. */
-    private void fit(ComputationGraph net, int k, Iterator<DataSet> globalBatches, Steps steps) {
+    private void fit(ComputationGraph net, int k, Iterator<DataSet> globalBatches, BatchMonitor monitor) {
         if (!globalBatches.hasNext()) {
             return;
         }
-        Slices slices = new Slices(globalBatches, parallelism.workers(), net, steps);
+        Slices slices = new Slices(globalBatches, parallelism.workers(), net, monitor);
         ParallelWrapper wrapper = new Wrapper(net, parallelism.workers(), k);
         try {
             wrapper.fit(new ExistingDataSetIterator(slices));
@@ -146,23 +146,23 @@ public final class ParallelWrapperFitter implements EpochFitter {
 
     /**
      * The workers' slices of each global batch in worker order, as ParallelWrapper hands them out ({@code workers}
-     * at a time, the {@code w}-th to worker {@code w}); tells {@code steps} of a global batch when the first slice
+     * at a time, the {@code w}-th to worker {@code w}); tells {@code monitor} of a global batch when the first slice
      * of the next one is asked for, which ParallelWrapper does only after the workers finished the previous one.
      */
     private static final class Slices implements Iterator<DataSet> {
         private final Iterator<DataSet> globalBatches;
         private final int workers;
         private final ComputationGraph net;
-        private final Steps steps;
+        private final BatchMonitor monitor;
         private final Deque<DataSet> pending = new ArrayDeque<>();
         private long unreported = -1;
         private boolean first = true;
 
-        Slices(Iterator<DataSet> globalBatches, int workers, ComputationGraph net, Steps steps) {
+        Slices(Iterator<DataSet> globalBatches, int workers, ComputationGraph net, BatchMonitor monitor) {
             this.globalBatches = globalBatches;
             this.workers = workers;
             this.net = net;
-            this.steps = steps;
+            this.monitor = monitor;
         }
 
         @Override
@@ -188,12 +188,12 @@ public final class ParallelWrapperFitter implements EpochFitter {
             return pending.poll();
         }
 
-        /** Tells {@code steps} of the global batch whose slices were all handed out, if not yet told. */
+        /** Tells {@code monitor} of the global batch whose slices were all handed out, if not yet told. */
         void reportFinished() {
             if (unreported >= 0) {
                 long examples = unreported;
                 unreported = -1;
-                steps.done(1, examples, net.score());
+                monitor.batchDone(net.score(), examples);
             }
         }
     }

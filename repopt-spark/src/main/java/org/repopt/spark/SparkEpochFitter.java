@@ -78,12 +78,12 @@ public final class SparkEpochFitter implements EpochFitter {
     }
 
     /**
-     * Trains {@code net} in place, one averaging round of up to {@code K} global batches at a time; {@code steps}
-     * hears of each round with the workers' mean loss of their last step. The iteration count advances by one per
-     * global batch, the epoch count not at all (the caller owns it).
+     * Trains {@code net} in place, one averaging round of up to {@code K} global batches at a time; after each round
+     * {@code monitor} hears of its batches, each with the workers' mean loss of their last step. The iteration count
+     * advances by one per global batch, the epoch count not at all (the caller owns it).
      */
     @Override
-    public void fitEpoch(ComputationGraph net, Iterator<DataSet> batches, Steps steps) {
+    public void fit(ComputationGraph net, Iterator<DataSet> batches, BatchMonitor monitor) {
         SparkComputationGraph sparkNet = new SparkComputationGraph(sc, net, master(1, 1));
         int perWorker = 0;
         while (batches.hasNext()) {
@@ -91,9 +91,8 @@ public final class SparkEpochFitter implements EpochFitter {
             for (int w = 0; w < workers; w++) {
                 shares.add(new ArrayList<>(averagingFrequency));
             }
-            int globalBatches = 0;
-            long examples = 0;
-            while (globalBatches < averagingFrequency && batches.hasNext()) {
+            List<Long> examples = new ArrayList<>(averagingFrequency);
+            while (examples.size() < averagingFrequency && batches.hasNext()) {
                 DataSet batch = batches.next();
                 long n = batch.getFeatures().size(0);
                 if (perWorker == 0) {
@@ -109,11 +108,12 @@ public final class SparkEpochFitter implements EpochFitter {
                 for (int w = 0; w < slices.size(); w++) {
                     shares.get(w).add(slices.get(w));
                 }
-                examples += n;
-                globalBatches++;
+                examples.add(n);
             }
-            round(sparkNet, shares, globalBatches, perWorker);
-            steps.done(globalBatches, examples, sparkNet.getScore());
+            round(sparkNet, shares, examples.size(), perWorker);
+            for (long n : examples) {
+                monitor.batchDone(sparkNet.getScore(), n);
+            }
         }
     }
 

@@ -21,10 +21,9 @@ class ParallelWrapperFitterTest {
 
     private static List<Long> fit(ComputationGraph net, List<DataSet> batches, int workers, int k) {
         List<Long> examples = new ArrayList<>();
-        new ParallelWrapperFitter(new DataParallelism(workers, k)).fitEpoch(net, batches.iterator(), (n, e, loss) -> {
-            assertEquals(1, n);
+        new ParallelWrapperFitter(new DataParallelism(workers, k)).fit(net, batches.iterator(), (loss, n) -> {
             assertTrue(Double.isFinite(loss));
-            examples.add(e);
+            examples.add(n);
         });
         return examples;
     }

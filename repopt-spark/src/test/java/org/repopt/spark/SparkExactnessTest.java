@@ -39,7 +39,7 @@ class SparkExactnessTest {
 
     private static ComputationGraph spark(ComputationGraph net, List<DataSet> batches, int k) {
         SparkEpochFitter fitter = SparkEpochFitter.builder().workers(2).averagingFrequency(k).build(sc);
-        fitter.fitEpoch(net, batches.iterator(), (n, examples, loss) -> assertTrue(Double.isFinite(loss)));
+        fitter.fit(net, batches.iterator(), (loss, examples) -> assertTrue(Double.isFinite(loss)));
         return net;
     }
 
