@@ -36,7 +36,9 @@ import java.util.Objects;
  * system needed); the data files are read on the driver only.
  *
  * <p>Any {@code ComputationGraph} trains this way, with every custom part of its configuration (Grad Mult hooks,
- * updaters, layers): dl4j-spark ships the configuration to the executors as a serialized Java object.
+ * updaters, layers, the learning-rate schedule): dl4j-spark ships the configuration to the executors as a serialized
+ * Java object. The workers' copies also get the driver's iteration count ({@link WorkerCounts}), which dl4j-spark
+ * loses, so that a schedule advances on Spark as in one process.
  *
  * <pre>{@code
  * try (SparkEpochFitter spark = SparkEpochFitter.builder().workers(2).ownsContext()
@@ -84,7 +86,7 @@ public final class SparkEpochFitter implements EpochFitter {
      */
     @Override
     public void fit(ComputationGraph net, Iterator<DataSet> batches, BatchMonitor monitor) {
-        SparkComputationGraph sparkNet = new SparkComputationGraph(sc, net, master(1, 1));
+        SparkComputationGraph sparkNet = new SparkComputationGraph(sc, net, master(net, 1, 1));
         int perWorker = 0;
         while (batches.hasNext()) {
             List<List<DataSet>> shares = new ArrayList<>(workers);
@@ -124,18 +126,15 @@ public final class SparkEpochFitter implements EpochFitter {
      */
     private void round(SparkComputationGraph sparkNet, List<List<DataSet>> shares, int globalBatches, int perWorker) {
         JavaRDD<DataSet> data = sc.parallelize(shares, workers).flatMap(new Flatten());
-        try {
-            master(globalBatches, perWorker).executeTraining(sparkNet, data);
-        } finally {
-            data.unpersist(false);
-        }
+        master(sparkNet.getNetwork(), globalBatches, perWorker).executeTraining(sparkNet, data);
     }
 
     /**
+     * @param net       the driver's network, whose counts the workers start from
      * @param steps     optimizer steps per worker before the averaging
      * @param perWorker examples in a full worker slice
      */
-    private ParameterAveragingTrainingMaster master(int steps, int perWorker) {
+    private ParameterAveragingTrainingMaster master(ComputationGraph net, int steps, int perWorker) {
         return new ParameterAveragingTrainingMaster.Builder(workers, perWorker)
                 .batchSizePerWorker(perWorker)
                 .averagingFrequency(steps)
@@ -144,7 +143,10 @@ public final class SparkEpochFitter implements EpochFitter {
                 // the partitions are the workers: Spark must not move slices between them
                 .repartionData(Repartition.Never)
                 .workerPrefetchNumBatches(0)
+                // no caching: the slices travel inside the tasks anyway, and a cached round would stay behind
+                .storageLevel(null)
                 .collectTrainingStats(false)
+                .trainingHooks(new WorkerCounts(net.getIterationCount(), net.getEpochCount()))
                 .build();
     }
 

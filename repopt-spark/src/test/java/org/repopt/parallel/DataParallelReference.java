@@ -14,9 +14,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Data-parallel training computed in one process, one worker after the other, as the definition the engines are
- * checked against: each round, every worker starts from a copy of the network (parameters and updater state), takes
- * its steps on its own slices ({@link WorkerSlices}), and the network becomes the plain average of the workers'
- * parameters and updater states.
+ * checked against: each round, every worker starts from a copy of the network (parameters, updater state, iteration
+ * count), takes its steps on its own slices ({@link WorkerSlices}), and the network becomes the plain average of the
+ * workers' parameters and updater states.
  */
 public final class DataParallelReference {
 
@@ -35,7 +35,7 @@ public final class DataParallelReference {
      */
     public static ComputationGraph trained(ComputationGraph start, List<DataSet> batches, int workers,
                                            int stepsPerRound) {
-        ComputationGraph net = start.clone();
+        ComputationGraph net = copy(start);
         fit(net, batches, workers, stepsPerRound);
         return net;
     }
@@ -66,7 +66,7 @@ public final class DataParallelReference {
                 if (share.isEmpty()) {
                     continue;
                 }
-                ComputationGraph worker = net.clone();
+                ComputationGraph worker = copy(net);
                 for (DataSet slice : share) {
                     worker.fit(slice);
                 }
@@ -92,6 +92,17 @@ public final class DataParallelReference {
         assertTrue(params <= EXACT, "parameters differ by " + params);
         assertTrue(state <= EXACT, "updater state differs by " + state);
         assertEquals(reference.getIterationCount(), net.getIterationCount(), "iteration count");
+    }
+
+    /**
+     * @return a copy of {@code net} with its parameters, updater state and counts ({@code ComputationGraph.clone()}
+     * copies the first two only, which would restart a learning-rate schedule)
+     */
+    public static ComputationGraph copy(ComputationGraph net) {
+        ComputationGraph copy = net.clone();
+        copy.getConfiguration().setIterationCount(net.getIterationCount());
+        copy.getConfiguration().setEpochCount(net.getEpochCount());
+        return copy;
     }
 
     /** @return {@code max |a - b|} */

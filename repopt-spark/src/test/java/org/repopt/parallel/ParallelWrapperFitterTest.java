@@ -34,7 +34,7 @@ class ParallelWrapperFitterTest {
             List<DataSet> batches = TinyRepOptVgg.batches(3, 8, repeat);
             ComputationGraph start = TinyRepOptVgg.withGradMult();
             ComputationGraph reference = DataParallelReference.trained(start, batches, 2, 1);
-            ComputationGraph net = start.clone();
+            ComputationGraph net = DataParallelReference.copy(start);
             assertEquals(List.of(8L, 8L, 8L), fit(net, batches, 2, 1));
             assertEquals(3, net.getIterationCount());
             assertMatches(reference, net);
@@ -46,7 +46,7 @@ class ParallelWrapperFitterTest {
         List<DataSet> batches = TinyRepOptVgg.batches(3, 8, 4);
         ComputationGraph start = TinyRepOptVgg.withGradMult();
         ComputationGraph reference = DataParallelReference.trained(start, batches, 2, 2);
-        ComputationGraph net = start.clone();
+        ComputationGraph net = DataParallelReference.copy(start);
         fit(net, batches, 2, 2);
         assertMatches(reference, net);
     }
@@ -57,7 +57,7 @@ class ParallelWrapperFitterTest {
         batches.add(TinyRepOptVgg.batches(1, 7, 6).get(0));
         ComputationGraph start = TinyRepOptVgg.withGradMult();
         ComputationGraph reference = DataParallelReference.trained(start, batches, 3, 1);
-        ComputationGraph net = start.clone();
+        ComputationGraph net = DataParallelReference.copy(start);
         assertEquals(List.of(9L, 9L, 7L), fit(net, batches, 3, 1));
         assertMatches(reference, net);
     }

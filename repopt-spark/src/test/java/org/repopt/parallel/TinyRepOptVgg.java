@@ -4,12 +4,14 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.schedule.ISchedule;
 import org.repopt.gr.BlockScales;
 import org.repopt.gr.GradMult;
 import org.repopt.gr.RepOptimizer;
 import org.repopt.model.BlockSpec;
 import org.repopt.model.RepOptVgg;
 import org.repopt.model.VggSpec;
+import org.repopt.train.WarmupCosineSchedule;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -22,7 +24,11 @@ public final class TinyRepOptVgg {
     public static final VggSpec SPEC = VggSpec.builder("tiny").input(3, 8, 8).classes(3).stem(4, 2).stage(2, 6, 2)
             .stage(2, 6, 1).build();
 
-    private static final double LEARNING_RATE = 0.1;
+    /**
+     * A warm-up and cosine schedule over 4 iterations: every step of a test runs at another learning rate, so an
+     * engine that loses the iteration count fails.
+     */
+    private static final ISchedule LEARNING_RATE = WarmupCosineSchedule.forRun(0.1, 0.01, 1, 2, 2);
     private static final double MOMENTUM = 0.9;
     private static final double WEIGHT_DECAY = 1e-3;
 

@@ -48,7 +48,7 @@ class SparkExactnessTest {
         List<DataSet> batches = TinyRepOptVgg.batches(3, 8, 1);
         ComputationGraph start = TinyRepOptVgg.withGradMult();
         ComputationGraph reference = DataParallelReference.trained(start, batches, 2, 1);
-        ComputationGraph onSpark = spark(start.clone(), batches, 1);
+        ComputationGraph onSpark = spark(DataParallelReference.copy(start), batches, 1);
 
         assertTrue(maxAbsDiff(start.params(), reference.params()) > 1e-3, "the reference trained");
         assertEquals(3, onSpark.getIterationCount());
@@ -73,7 +73,7 @@ class SparkExactnessTest {
         ComputationGraph start = TinyRepOptVgg.withGradMult();
         ComputationGraph reference = DataParallelReference.trained(start, batches, 2, 2);
         ComputationGraph synchronous = DataParallelReference.trained(start, batches, 2, 1);
-        ComputationGraph onSpark = spark(start.clone(), batches, 2);
+        ComputationGraph onSpark = spark(DataParallelReference.copy(start), batches, 2);
 
         assertEquals(3, onSpark.getIterationCount(), "one iteration per global batch, also in the short round");
         assertMatches(reference, onSpark);
