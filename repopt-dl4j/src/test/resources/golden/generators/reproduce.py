@@ -31,27 +31,25 @@ CASES = {
 TOLERANCE = 1e-12
 
 
+def shape(value):
+    if isinstance(value, dict):
+        return f"keys {sorted(value)}"
+    return f"{len(value)} values" if isinstance(value, list) else type(value).__name__
+
+
 def compare(expected, actual, path, worst):
     """Appends structural differences to worst['errors'] and tracks the largest numeric difference."""
     if isinstance(expected, bool) or isinstance(actual, bool) or isinstance(expected, str) or expected is None:
         if expected != actual:
             worst["errors"].append(f"{path}: committed {expected!r}, regenerated {actual!r}")
         return
-    if isinstance(expected, dict):
-        if not isinstance(actual, dict) or set(expected) != set(actual):
-            worst["errors"].append(f"{path}: committed keys {sorted(expected)}, regenerated "
-                                   f"{sorted(actual) if isinstance(actual, dict) else type(actual).__name__}")
+    if isinstance(expected, (dict, list)):
+        if type(actual) is not type(expected) or len(actual) != len(expected) or (
+                isinstance(expected, dict) and set(actual) != set(expected)):
+            worst["errors"].append(f"{path}: committed {shape(expected)}, regenerated {shape(actual)}")
             return
-        for k in expected:
-            compare(expected[k], actual[k], f"{path}.{k}", worst)
-        return
-    if isinstance(expected, list):
-        if not isinstance(actual, list) or len(expected) != len(actual):
-            worst["errors"].append(f"{path}: committed {len(expected)} values, regenerated "
-                                   f"{len(actual) if isinstance(actual, list) else type(actual).__name__}")
-            return
-        for i, (e, a) in enumerate(zip(expected, actual)):
-            compare(e, a, f"{path}[{i}]", worst)
+        for k in (expected if isinstance(expected, dict) else range(len(expected))):
+            compare(expected[k], actual[k], f"{path}.{k}" if isinstance(expected, dict) else f"{path}[{k}]", worst)
         return
     if isinstance(expected, int) and isinstance(actual, int):
         if expected != actual:
