@@ -17,7 +17,8 @@ import java.util.Locale;
 
 /** {@code ./repopt models}: the built-in variants of every family, with size and cost. */
 @Command(name = "models", mixinStandardHelpOptions = true,
-        description = "List the built-in variants and families: trainable parameters, FLOPs per image, input.")
+        description = "List the built-in variants and families: trainable parameters, multiply-accumulates per image "
+                + "(macs, what the paper's \"FLOPs\" column counts), input.")
 final class ModelsCommand implements Runnable {
 
     @Option(names = "--classes", description = "Classifier outputs (default: each variant's own, 1000 / 10).")
