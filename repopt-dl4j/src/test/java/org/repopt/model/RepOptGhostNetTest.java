@@ -99,7 +99,7 @@ class RepOptGhostNetTest {
             assertEquals(net.params(), back.params(), m.displayName());
             INDArray x = GhostNets.batch(tiny, 3, 9, DataType.FLOAT).getFeatures();
             INDArray y = net.outputSingle(false, x);
-            assertTrue(y.isNaN().sumNumber().intValue() == 0, m.displayName());
+            assertFalse(y.isNaN().any() || y.isInfinite().any(), m.displayName());
             assertEquals(y, back.outputSingle(false, x), m.displayName());
         }
     }
