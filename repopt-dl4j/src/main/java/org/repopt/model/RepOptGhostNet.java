@@ -21,10 +21,12 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 import org.repopt.backend.OneDnnHelpers;
 import org.repopt.gr.BlockScales;
+import org.repopt.gr.RepOptimizer;
 import org.repopt.nn.ActivationTorchHardSigmoid;
 import org.repopt.nn.ChannelMultiplyVertex;
 import org.repopt.nn.ChannelScaleLayer;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -143,6 +145,57 @@ public final class RepOptGhostNet {
     public Map<String, String> cheapConvOfModule() {
         Map<String, String> out = new LinkedHashMap<>();
         spec.modules().forEach(m -> out.put(m.name(), LayerNames.cheapConv(m.name())));
+        return out;
+    }
+
+    /**
+     * Target mode: builds the network and attaches the RepOptimizer, whose Grad Mult goes to each module's cheap
+     * depthwise kernel ({@link #cheapConvOfModule()}); every other parameter trains as plain SGD with L2. The network
+     * is re-initialized (Rule of Initialization) unless the optimizer is in fine-tune mode.
+     *
+     * @param optimizer a RepOptimizer builder holding one scales entry per ghost module, in forward order
+     * @return the network, ready for {@code fit}
+     * @throws IllegalStateException    where this model is not in target mode
+     * @throws IllegalArgumentException naming the first module whose scales do not fit
+     */
+    public ComputationGraph init(RepOptimizer.Builder optimizer) {
+        if (mode != Mode.TARGET) {
+            throw new IllegalStateException(displayName() + " has its scales in the architecture; the RepOptimizer "
+                    + "trains the target model (RepOptGhostNet.builder(spec).build())");
+        }
+        spec.requireMatches(optimizer.scales(), displayName());
+        return optimizer.mapByName(cheapConvOfModule()).applyTo(conf());
+    }
+
+    /**
+     * The one way a ghost module's scales are written as {@link BlockScales}: {@code scale_conv} the cheap
+     * operation's scale, {@code scale_identity} the fusion scale, no 1x1 branch.
+     *
+     * @param m      the module
+     * @param cheap  its cheap scales, one per channel
+     * @param fusion its fusion scales, one per channel
+     * @return the module's scales, named after it
+     */
+    public static BlockScales moduleScales(GhostModuleSpec m, double[] cheap, double[] fusion) {
+        // BlockScales takes no null scale_1x1 before the core's depthwise generalization; a zero 1x1 scale is the
+        // same branch-free module for Grad Mult and Rule of Initialization
+        return new BlockScales(m.name(), m.channels(), m.channels(), 1, cheap, new double[m.channels()], fusion);
+    }
+
+    /**
+     * @param spec an architecture
+     * @return the scales a Hyper-Search starts from: {@link GhostModuleSpec#initialCheapScale()} and fusion 1, per
+     * module in forward order
+     */
+    public static List<BlockScales> initialScales(GhostNetSpec spec) {
+        List<BlockScales> out = new ArrayList<>();
+        for (GhostModuleSpec m : spec.modules()) {
+            double[] cheap = new double[m.channels()];
+            Arrays.fill(cheap, m.initialCheapScale());
+            double[] fusion = new double[m.channels()];
+            Arrays.fill(fusion, 1.0);
+            out.add(moduleScales(m, cheap, fusion));
+        }
         return out;
     }
 

@@ -115,6 +115,23 @@ class RepOptGhostNetTest {
     }
 
     @Test
+    void initialScalesAreTheSearchModesStartAndOnlyTheTargetTakesARepOptimizer() {
+        GhostNetSpec half = GhostNetSpec.of(0.5);
+        List<BlockScales> initial = RepOptGhostNet.initialScales(half);
+        half.requireMatches(initial, "RepOptGhostNet-0.5x");
+        BlockScales last = initial.get(31);
+        assertEquals(Math.sqrt(2.0 / 11), last.scaleConv()[79], 1e-15);
+        assertEquals(1.0, last.scaleIdentity()[0], 0);
+        RepOptimizer.Builder opt = RepOptimizer.sgd(initial);
+        IllegalStateException hs = assertThrows(IllegalStateException.class,
+                () -> RepOptGhostNet.builder(half).search().build().init(opt));
+        assertTrue(hs.getMessage().contains("RepOptGhostNet-HS-0.5x"), hs.getMessage());
+        IllegalArgumentException other = assertThrows(IllegalArgumentException.class,
+                () -> RepOptGhostNet.builder(GhostNetSpec.of(1.0)).build().init(opt));
+        assertTrue(other.getMessage().contains("scales do not fit RepOptGhostNet-1.0x"), other.getMessage());
+    }
+
+    @Test
     void cslaKeepsItsCheapScalesAndTrainsItsFusionScales() {
         GhostNetSpec tiny = GhostNets.tiny();
         List<BlockScales> scales = GhostNets.randomScales(tiny, 3);

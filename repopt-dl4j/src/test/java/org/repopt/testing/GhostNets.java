@@ -5,6 +5,7 @@ import org.nd4j.linalg.dataset.DataSet;
 import org.repopt.gr.BlockScales;
 import org.repopt.model.GhostModuleSpec;
 import org.repopt.model.GhostNetSpec;
+import org.repopt.model.RepOptGhostNet;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -26,20 +27,11 @@ public final class GhostNets {
         return GhostNetSpec.of(0.25).withInput(3, 36, 36).withClasses(3).withDropout(0);
     }
 
-    /**
-     * The module's scales with no 1x1 branch. BlockScales does not take a null {@code scale_1x1} yet (the core's
-     * depthwise generalization adds it); zeros are the same branch-free block for Grad Mult and Rule of
-     * Initialization.
-     */
-    private static BlockScales module(GhostModuleSpec m, double[] cheap, double[] fusion) {
-        return new BlockScales(m.name(), m.channels(), m.channels(), 1, cheap, new double[m.channels()], fusion);
-    }
-
     /** @return every scale 1 */
     public static BlockScales ones(GhostModuleSpec m) {
         double[] one = new double[m.channels()];
         Arrays.fill(one, 1.0);
-        return module(m, one, one);
+        return RepOptGhostNet.moduleScales(m, one, one);
     }
 
     /** Random but reproducible positive scales for every module of {@code spec}. */
@@ -47,7 +39,7 @@ public final class GhostNets {
         Random r = new Random(seed);
         List<BlockScales> out = new ArrayList<>();
         for (GhostModuleSpec m : spec.modules()) {
-            out.add(module(m, TinySpecs.positive(r, m.channels()), TinySpecs.positive(r, m.channels())));
+            out.add(RepOptGhostNet.moduleScales(m, TinySpecs.positive(r, m.channels()), TinySpecs.positive(r, m.channels())));
         }
         return out;
     }
