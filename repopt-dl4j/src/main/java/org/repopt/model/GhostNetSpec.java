@@ -263,22 +263,8 @@ public final class GhostNetSpec {
      * @throws IllegalArgumentException naming the first module that does not match, or the first unmatched one
      */
     public void requireMatches(List<BlockScales> scales, String modelName) {
-        int n = Math.min(scales.size(), modules.size());
-        for (int i = 0; i < n; i++) {
-            GhostModuleSpec m = modules.get(i);
-            BlockScales s = scales.get(i);
-            if (!m.name().equals(s.block()) || s.inChannels() != m.channels() || s.outChannels() != m.channels()
-                    || s.stride() != 1) {
-                throw new IllegalArgumentException("scales do not fit " + modelName + ": module " + i + " is "
-                        + m.describe() + " in " + modelName + ", but " + s.block() + " (" + s.inChannels() + "->"
-                        + s.outChannels() + ", stride " + s.stride() + ") in the scales");
-            }
-        }
-        if (scales.size() != modules.size()) {
-            String first = scales.size() > n ? scales.get(n).block() : modules.get(n).name();
-            throw new IllegalArgumentException("scales do not fit " + modelName + ": " + scales.size()
-                    + " modules in the scales, " + modules.size() + " in the model; first unmatched module: " + first);
-        }
+        ScalesFit.require(scales, modules.stream().map(m -> new ScalesFit.Slot(m.name(), m.channels(), m.channels(), 1,
+                m.describe())).toList(), "module", modelName);
     }
 
     @Override

@@ -66,17 +66,18 @@ public final class LayerNames {
         return block + ".relu";
     }
 
-    // RepOpt-GhostNet: a ghost module m reuses conv/bn/relu/sum/scaleConv/scaleIdentity for its cheap operation,
-    // final BN, ReLU, sum and its two CSLA scales (scale_conv = cheap, scale_identity = fusion).
+    // RepOpt-GhostNet: a ghost module m reuses bn/relu/sum/scaleConv/scaleIdentity for its final BN, ReLU, sum and its
+    // two CSLA scales (scale_conv = cheap, scale_identity = fusion); the 1x1 conv + BN + ReLU after the last
+    // bottleneck is conv1x1/bn/relu of its block. No name is a prefix of another (DL4J's UI groups by prefix).
 
-    /** The stem block of RepOpt-GhostNet (its layers: {@code conv(STEM)}, {@code bn(STEM)}, {@code relu(STEM)}). */
+    /** The stem block of RepOpt-GhostNet (its 3x3 conv, BN and ReLU: {@code conv}, {@code bn}, {@code relu} of it). */
     public static final String STEM = "stem";
     /** The 1x1 conv head (with bias and ReLU) between global pooling and the classifier of RepOpt-GhostNet. */
     public static final String HEAD = "head";
 
     /** @return the ghost module's primary 1x1 conv */
     public static String primaryConv(String module) {
-        return module + ".primary";
+        return module + ".primary-conv";
     }
 
     /** @return the BatchNorm after the ghost module's primary conv */
@@ -96,7 +97,7 @@ public final class LayerNames {
 
     /** @return the bottleneck's stride-2 depthwise conv */
     public static String depthwise(String bottleneck) {
-        return bottleneck + ".dw";
+        return bottleneck + ".dw-conv";
     }
 
     /** @return the BatchNorm after the bottleneck's stride-2 depthwise conv */
@@ -126,7 +127,7 @@ public final class LayerNames {
 
     /** @return the depthwise conv of a bottleneck's projecting shortcut */
     public static String shortcutDepthwise(String bottleneck) {
-        return bottleneck + ".shortcut-dw";
+        return bottleneck + ".shortcut-dw-conv";
     }
 
     /** @return the BatchNorm after the shortcut's depthwise conv */
@@ -136,12 +137,12 @@ public final class LayerNames {
 
     /** @return the 1x1 conv of a bottleneck's projecting shortcut */
     public static String shortcutConv(String bottleneck) {
-        return bottleneck + ".shortcut-conv";
+        return bottleneck + ".shortcut-pw-conv";
     }
 
     /** @return the BatchNorm after the shortcut's 1x1 conv */
     public static String shortcutBn(String bottleneck) {
-        return bottleneck + ".shortcut-bn";
+        return bottleneck + ".shortcut-pw-bn";
     }
 
     /** @return the vertex adding a bottleneck's output and its shortcut */

@@ -2,7 +2,6 @@ package org.repopt.model;
 
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
-import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.distribution.NormalDistribution;
 import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
 import org.deeplearning4j.nn.conf.inputs.InputType;
@@ -19,7 +18,6 @@ import org.nd4j.linalg.activations.IActivation;
 import org.nd4j.linalg.activations.impl.ActivationReLU;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
-import org.repopt.backend.OneDnnHelpers;
 import org.repopt.gr.BlockScales;
 import org.repopt.gr.RepOptimizer;
 import org.repopt.nn.ActivationTorchHardSigmoid;
@@ -201,16 +199,16 @@ public final class RepOptGhostNet {
 
     /** @return the whole graph, open for additions; input types set */
     public ComputationGraphConfiguration.GraphBuilder graphBuilder() {
-        ComputationGraphConfiguration.GraphBuilder g = new NeuralNetConfiguration.Builder()
-                .seed(seed).dataType(dataType).weightInit(WeightInit.RELU).cacheMode(VggModel.CACHE_MODE)
-                .graphBuilder().addInputs(LayerNames.INPUT);
-        String prev = convBnRelu(g, LayerNames.STEM, 3, 2, spec.stemChannels(), LayerNames.INPUT);
+        ComputationGraphConfiguration.GraphBuilder g = VggModel.newGraph(seed, dataType);
+        String prev = convBnRelu(g, LayerNames.conv(LayerNames.STEM), LayerNames.STEM, 3, 2, spec.stemChannels(),
+                LayerNames.INPUT);
         int moduleIndex = 0;
         for (GhostBottleneckSpec b : spec.bottlenecks()) {
             prev = addBottleneck(g, b, moduleIndex, prev);
             moduleIndex += 2;
         }
-        prev = convBnRelu(g, GhostNetSpec.FINAL_BLOCK, 1, 1, spec.finalChannels(), prev);
+        prev = convBnRelu(g, LayerNames.conv1x1(GhostNetSpec.FINAL_BLOCK), GhostNetSpec.FINAL_BLOCK, 1, 1,
+                spec.finalChannels(), prev);
         g.addLayer(LayerNames.POOL, new GlobalPoolingLayer.Builder(PoolingType.AVG).collapseDimensions(false).build(),
                 prev);
         g.addLayer(LayerNames.HEAD, activated(VggModel.conv(1, 1, GhostNetSpec.HEAD_CHANNELS, true),
@@ -231,10 +229,7 @@ public final class RepOptGhostNet {
 
     /** @return an initialized network with DL4J's default updater (oneDNN helpers on) */
     public ComputationGraph init() {
-        OneDnnHelpers.enable();
-        ComputationGraph net = new ComputationGraph(conf());
-        net.init();
-        return net;
+        return VggModel.initialized(conf());
     }
 
     private String addBottleneck(ComputationGraphConfiguration.GraphBuilder g, GhostBottleneckSpec b, int moduleIndex,
@@ -298,10 +293,10 @@ public final class RepOptGhostNet {
         return LayerNames.relu(n);
     }
 
-    private static String convBnRelu(ComputationGraphConfiguration.GraphBuilder g, String block, int kernel, int stride,
-                                     int out, String input) {
-        g.addLayer(LayerNames.conv(block), VggModel.conv(kernel, stride, out, false), input);
-        g.addLayer(LayerNames.bn(block), VggModel.bn(), LayerNames.conv(block));
+    private static String convBnRelu(ComputationGraphConfiguration.GraphBuilder g, String conv, String block, int kernel,
+                                     int stride, int out, String input) {
+        g.addLayer(conv, VggModel.conv(kernel, stride, out, false), input);
+        g.addLayer(LayerNames.bn(block), VggModel.bn(), conv);
         g.addLayer(LayerNames.relu(block), new ActivationLayer(Activation.RELU), LayerNames.bn(block));
         return LayerNames.relu(block);
     }

@@ -67,7 +67,7 @@ class RepOptGhostNetReferenceTest {
         String b = m.group(1);
         String role = m.group(2);
         if (b.equals(GhostNetSpec.FINAL_BLOCK)) {
-            return "conv".equals(role) ? conv(LayerNames.conv(b), kind) : bn(LayerNames.bn(b), kind);
+            return "conv".equals(role) ? conv(LayerNames.conv1x1(b), kind) : bn(LayerNames.bn(b), kind);
         }
         if (role.startsWith("ghost")) {
             String g = b + "." + role.substring(0, role.indexOf('.'));

@@ -105,6 +105,20 @@ class RepOptGhostNetTest {
     }
 
     @Test
+    void noVertexNameIsAPrefixOfAnother() {
+        GhostNetSpec tiny = GhostNets.tiny();
+        for (RepOptGhostNet m : List.of(RepOptGhostNet.builder(tiny).build(), RepOptGhostNet.builder(tiny).search().build())) {
+            List<String> names = new ArrayList<>(m.conf().getVertices().keySet());
+            for (String a : names) {
+                for (String b : names) {
+                    assertTrue(a.equals(b) || !a.startsWith(b), m.displayName() + ": '" + b + "' is a prefix of '" + a
+                            + "' (DL4J's UI would mix their histograms)");
+                }
+            }
+        }
+    }
+
+    @Test
     void searchModeStartsAtTheReferenceScales() {
         ComputationGraph net = RepOptGhostNet.builder(GhostNetSpec.of(0.5).withInput(3, 32, 32).withClasses(100))
                 .search().build().init();
