@@ -167,6 +167,25 @@ class RepOptGhostNetTest {
         assertNotEquals(cheapBefore, net.getLayer(LayerNames.cheapConv(module)).getParam("W"), "trained");
     }
 
+    /** The CSLA twin and the target started at its equivalent kernels compute the same function (train and test). */
+    @Test
+    void targetAtTheEquivalentKernelsComputesItsCslaTwin() {
+        GhostNetSpec tiny = GhostNets.tiny();
+        ComputationGraph csla = RepOptGhostNet.builder(tiny).csla(GhostNets.randomScales(tiny, 8))
+                .dataType(DataType.DOUBLE).seed(2).build().init();
+        ComputationGraph target = RepOptGhostNet.builder(tiny).dataType(DataType.DOUBLE).seed(3).build().init();
+        INDArray x = GhostNets.batch(tiny, 5, 4, DataType.DOUBLE).getFeatures();
+        GhostNets.startFrom(target, csla, tiny, false);
+        double rawGap = csla.output(true, x)[0].sub(target.output(true, x)[0]).amaxNumber().doubleValue();
+        assertTrue(rawGap > 1e-3, "the raw kernels alone are not the CSLA function: " + rawGap);
+        GhostNets.startFrom(target, csla, tiny, true);
+        for (boolean train : new boolean[]{true, false}) {
+            INDArray expected = csla.output(train, x)[0];
+            double gap = expected.sub(target.output(train, x)[0]).amaxNumber().doubleValue();
+            assertTrue(gap <= 1e-12, (train ? "train" : "test") + " mode: max |probability difference| " + gap);
+        }
+    }
+
     @Test
     void depthwiseConvsHaveNoBiasAndStartFromTheDepthwiseFanIn() {
         RepOptGhostNet model = RepOptGhostNet.builder(GhostNetSpec.of(0.5).withInput(3, 32, 32)).build();

@@ -1,11 +1,16 @@
 package org.repopt.testing;
 
+import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.repopt.gr.BlockScales;
 import org.repopt.model.GhostModuleSpec;
 import org.repopt.model.GhostNetSpec;
+import org.repopt.model.LayerNames;
 import org.repopt.model.RepOptGhostNet;
+import org.repopt.nn.ChannelScaleParamInitializer;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -48,5 +53,43 @@ public final class GhostNets {
     public static DataSet batch(GhostNetSpec spec, int n, long seed, DataType type) {
         return TinySpecs.batch(n, spec.inputChannels(), spec.inputHeight(), spec.inputWidth(), spec.numClasses(), seed,
                 type);
+    }
+
+    /**
+     * The depthwise kernel a CSLA ghost module computes now, in DL4J's layout {@code [kH, kW, C, 1]}:
+     * {@code scale_conv[c] * W[., ., c] + scale_identity[c]} at the centre tap (written out, independently of the
+     * optimizer core's Rule of Initialization).
+     */
+    public static INDArray equivalentKernel(ComputationGraph csla, GhostModuleSpec m) {
+        INDArray w = csla.getLayer(LayerNames.cheapConv(m.name())).getParam("W");
+        INDArray s = csla.getLayer(LayerNames.scaleConv(m.name())).getParam(ChannelScaleParamInitializer.SCALE_KEY);
+        INDArray f = csla.getLayer(LayerNames.scaleIdentity(m.name())).getParam(ChannelScaleParamInitializer.SCALE_KEY);
+        INDArray out = w.dup('c');
+        int centre = GhostModuleSpec.CHEAP_KERNEL / 2;
+        for (int c = 0; c < m.channels(); c++) {
+            for (int i = 0; i < w.size(0); i++) {
+                for (int j = 0; j < w.size(1); j++) {
+                    double v = s.getDouble(c) * w.getDouble(i, j, c, 0) + (i == centre && j == centre ? f.getDouble(c) : 0);
+                    out.putScalar(new long[]{i, j, c, 0}, v);
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Gives a target network its CSLA twin's parameters: every layer the two share, then each module's cheap kernel,
+     * the equivalent one (Rule of Initialization) or the raw one.
+     */
+    public static void startFrom(ComputationGraph target, ComputationGraph csla, GhostNetSpec spec, boolean equivalent) {
+        for (Layer l : target.getLayers()) {
+            Layer twin = csla.getLayer(l.conf().getLayer().getLayerName());
+            l.paramTable().forEach((k, v) -> v.assign(twin.getParam(k)));
+        }
+        for (GhostModuleSpec m : spec.modules()) {
+            INDArray start = equivalent ? equivalentKernel(csla, m)
+                    : csla.getLayer(LayerNames.cheapConv(m.name())).getParam("W").dup();
+            target.getLayer(LayerNames.cheapConv(m.name())).getParam("W").assign(start);
+        }
     }
 }
