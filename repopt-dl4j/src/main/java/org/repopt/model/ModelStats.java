@@ -8,6 +8,7 @@ import org.deeplearning4j.nn.conf.layers.BaseLayer;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D;
 import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
@@ -47,7 +48,8 @@ public record ModelStats(long trainableParams, long multiplyAccumulates) {
             if (layer instanceof ConvolutionLayer) {
                 ConvolutionLayer c = (ConvolutionLayer) layer;
                 InputType.InputTypeConvolutional out = (InputType.InputTypeConvolutional) outputs.get(e.getKey());
-                macs += out.getHeight() * out.getWidth() * c.getNOut() * c.getNIn()
+                long inPerOutput = layer instanceof DepthwiseConvolution2D ? 1 : c.getNIn(); // groups = channels
+                macs += out.getHeight() * out.getWidth() * c.getNOut() * inPerOutput
                         * c.getKernelSize()[0] * c.getKernelSize()[1];
             } else if (layer instanceof DenseLayer || layer instanceof OutputLayer) {
                 FeedForwardLayer f = (FeedForwardLayer) layer;
@@ -64,6 +66,14 @@ public record ModelStats(long trainableParams, long multiplyAccumulates) {
     public static ModelStats of(VggModel model) {
         VggSpec s = model.spec();
         return of(model.conf(), InputType.convolutional(s.inputHeight(), s.inputWidth(), s.inputChannels()));
+    }
+
+    /**
+     * @param model a RepOpt-GhostNet
+     * @return its size and cost at its spec's input shape
+     */
+    public static ModelStats of(RepOptGhostNet model) {
+        return of(model.conf(), model.inputType());
     }
 
     private static long trainable(Layer layer) {

@@ -93,9 +93,7 @@ public abstract class VggModel {
 
     /** @return the whole graph, open for additions; input types set */
     public ComputationGraphConfiguration.GraphBuilder graphBuilder() {
-        ComputationGraphConfiguration.GraphBuilder g = new NeuralNetConfiguration.Builder()
-                .seed(seed).dataType(dataType).weightInit(WeightInit.RELU).cacheMode(CACHE_MODE)
-                .graphBuilder().addInputs(LayerNames.INPUT);
+        ComputationGraphConfiguration.GraphBuilder g = newGraph(seed, dataType);
         String prev = LayerNames.INPUT;
         for (BlockSpec b : spec.blocks()) {
             prev = addBlock(g, b, prev);
@@ -115,8 +113,23 @@ public abstract class VggModel {
 
     /** @return an initialized network with DL4J's default updater (oneDNN helpers on) */
     public ComputationGraph init() {
+        return initialized(conf());
+    }
+
+    /**
+     * @return an empty graph with every model's defaults (seed, data type, He initialization, cache mode) and the
+     * input {@link LayerNames#INPUT}
+     */
+    static ComputationGraphConfiguration.GraphBuilder newGraph(long seed, DataType dataType) {
+        return new NeuralNetConfiguration.Builder()
+                .seed(seed).dataType(dataType).weightInit(WeightInit.RELU).cacheMode(CACHE_MODE)
+                .graphBuilder().addInputs(LayerNames.INPUT);
+    }
+
+    /** @return the configuration as an initialized network with DL4J's default updater (oneDNN helpers on) */
+    static ComputationGraph initialized(ComputationGraphConfiguration conf) {
         OneDnnHelpers.enable();
-        ComputationGraph net = new ComputationGraph(conf());
+        ComputationGraph net = new ComputationGraph(conf);
         net.init();
         return net;
     }
