@@ -6,6 +6,7 @@ import org.nd4j.shade.jackson.core.JsonProcessingException;
 import org.nd4j.shade.jackson.databind.DeserializationFeature;
 import org.nd4j.shade.jackson.databind.JsonNode;
 import org.nd4j.shade.jackson.databind.ObjectMapper;
+import org.nd4j.shade.jackson.databind.node.MissingNode;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -180,23 +181,43 @@ public final class StrictJson {
             return new Node(source, parentPath, (name == null ? "" : name) + " (" + label + ")", json);
         }
 
-        /** @return whether the value is JSON {@code null} */
+        /**
+         * @return whether the value is JSON {@code null}
+         * @throws JsonFormatException when the key is missing
+         */
         public boolean isNull() {
+            if (json.isMissingNode()) {
+                throw fail("present (null or a value)");
+            }
             return json.isNull();
         }
 
         /**
          * @param known every key this object may hold
          * @return this object
-         * @throws JsonFormatException when the value is not an object or holds another key
+         * @throws JsonFormatException when the value is not an object or holds another key ("unknown key")
          */
         public Node requireKeys(Collection<String> known) {
+            return requireMembers(known, "key");
+        }
+
+        /**
+         * The same check as {@link #requireKeys}, for documents that call their keys fields ("unknown field").
+         *
+         * @param known every field this object may hold
+         * @return this object
+         */
+        public Node requireFields(Collection<String> known) {
+            return requireMembers(known, "field");
+        }
+
+        private Node requireMembers(Collection<String> known, String term) {
             requireObject();
             for (Iterator<String> it = json.fieldNames(); it.hasNext(); ) {
                 String key = it.next();
                 if (!known.contains(key)) {
-                    throw new JsonFormatException(source, path(), key, "one of the keys " + sorted(known),
-                            "'" + key + "'", "unknown key '" + key + "'; known keys: " + sorted(known));
+                    throw new JsonFormatException(source, path(), key, "one of " + sorted(known), "'" + key + "'",
+                            "unknown " + term + " '" + key + "'; known " + term + "s: " + sorted(known));
                 }
             }
             return this;
@@ -214,17 +235,13 @@ public final class StrictJson {
 
         /**
          * @param key a required key of this object
-         * @return its value
-         * @throws JsonFormatException when this is not an object or the key is missing
+         * @return its value; when the key is missing, a value whose every accessor fails with "missing key"
+         * @throws JsonFormatException when this is not an object
          */
         public Node get(String key) {
             requireObject();
             JsonNode v = json.get(key);
-            if (v == null) {
-                throw new JsonFormatException(source, path(), key, "key '" + key + "'", "no such key",
-                        "missing key '" + key + "'");
-            }
-            return new Node(source, path(), key, v);
+            return new Node(source, path(), key, v == null ? MissingNode.getInstance() : v);
         }
 
         /**
@@ -248,7 +265,7 @@ public final class StrictJson {
          * @return an exception saying so, naming the source, the place and the actual value
          */
         public JsonFormatException fail(String expected) {
-            String actual = shown(json);
+            String actual = json.isMissingNode() ? "null (missing key '" + name + "')" : shown(json);
             String problem = name == null ? "expected " + expected + ", got " + actual
                     : "field '" + name + "' must be " + expected + ", got " + actual;
             return new JsonFormatException(source, parentPath, name, expected, actual, problem);

@@ -178,7 +178,8 @@ class ScalesFileTest {
     @Test
     void aMissingKeyInABlockIsNamedOnce() throws IOException {
         ScalesFormatException e = rejectedAs(mutated(r -> block(r, 1).remove("stride")));
-        assertEquals("test.json blocks[1] (stage1.0): missing key 'stride'", e.getMessage());
+        assertEquals("test.json blocks[1] (stage1.0): field 'stride' must be an int, got null (missing key 'stride')",
+                e.getMessage());
         assertEquals("test.json", e.file());
         assertEquals("stage1.0", e.block());
         assertEquals("stride", e.field());
