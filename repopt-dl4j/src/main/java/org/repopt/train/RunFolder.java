@@ -100,7 +100,7 @@ public final class RunFolder implements AutoCloseable {
         return run;
     }
 
-    private static RunFolderException nothingToResume(Path dir) {
+    static RunFolderException nothingToResume(Path dir) {
         return new RunFolderException(RunFolderException.Problem.NOTHING_TO_RESUME, dir, "nothing to resume: "
                 + dir.resolve(CheckpointStore.STATE_FILE) + " does not exist; start the run with Trainer.train");
     }

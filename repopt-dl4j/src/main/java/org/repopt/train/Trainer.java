@@ -22,6 +22,7 @@ import org.repopt.data.EpochBatches;
 import org.repopt.data.ImageDataset;
 import org.repopt.backend.Nd4jRandom;
 import org.repopt.io.AtomicFiles;
+import org.repopt.io.JsonFormatException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -172,6 +173,23 @@ public final class Trainer {
      */
     public static Optional<Path> latestCheckpoint(Path outputDir) throws IOException {
         return new CheckpointStore(outputDir).latestIntact();
+    }
+
+    /**
+     * @param outputDir a run folder holding a checkpoint
+     * @return a builder holding the values the run was started with ({@link TrainConfig#trajectoryFields()}, as its
+     * checkpoint records them) and writing into {@code outputDir}; resuming needs exactly these
+     * @throws RunFolderException  when the folder holds no checkpoint
+     * @throws IOException         when {@code checkpoint.json} cannot be read
+     * @throws JsonFormatException when it is not valid
+     */
+    public static TrainConfig.Builder savedConfig(Path outputDir) throws IOException {
+        CheckpointStore store = new CheckpointStore(outputDir);
+        if (!store.exists()) {
+            throw RunFolder.nothingToResume(outputDir);
+        }
+        return TrainConfig.fromTrajectoryFields(outputDir, store.readDocument().state().config(),
+                store.stateFile().toString());
     }
 
     /**
