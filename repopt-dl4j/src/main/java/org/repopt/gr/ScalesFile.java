@@ -142,13 +142,7 @@ public final class ScalesFile {
      *                                           file, the block and expected vs actual)
      */
     public static ScalesFile read(Path file) throws IOException {
-        StrictJson.Node root;
-        try {
-            root = StrictJson.read(file, FILE_DESCRIPTION);
-        } catch (JsonFormatException e) {
-            throw new ScalesFormatException(e, null);
-        }
-        return fromJson(root);
+        return fromJson(() -> StrictJson.read(file, FILE_DESCRIPTION));
     }
 
     /**
@@ -161,17 +155,18 @@ public final class ScalesFile {
      * @throws ScalesFormatException when its content is not a valid scales file
      */
     public static ScalesFile read(InputStream in, String name) throws IOException {
-        StrictJson.Node root;
-        try {
-            root = StrictJson.parse(in, name);
-        } catch (JsonFormatException e) {
-            throw new ScalesFormatException(e, null);
-        }
-        return fromJson(root);
+        return fromJson(() -> StrictJson.parse(in, name));
     }
 
-    private static ScalesFile fromJson(StrictJson.Node root) {
+    /** Parses JSON text into its root value. */
+    @FunctionalInterface
+    private interface Parser {
+        StrictJson.Node parse() throws IOException;
+    }
+
+    private static ScalesFile fromJson(Parser parser) throws IOException {
         try {
+            StrictJson.Node root = parser.parse();
             root.requireKeys(TOP_KEYS);
             String model = root.get("model").text();
             int[] numBlocks = root.get("num_blocks").integers();

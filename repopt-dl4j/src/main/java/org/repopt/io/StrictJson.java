@@ -91,22 +91,6 @@ public final class StrictJson {
     }
 
     /**
-     * @param text   JSON text
-     * @param source what to call the text in messages
-     * @return its root value
-     * @throws JsonFormatException when it is not one JSON value
-     */
-    public static Node parse(String text, String source) {
-        JsonNode root;
-        try {
-            root = MAPPER.readTree(text);
-        } catch (JsonProcessingException e) {
-            throw syntax(source, e);
-        }
-        return root(root, source);
-    }
-
-    /**
      * @param json   a parsed value
      * @param source what to call it in messages
      * @return the value as the root of a document

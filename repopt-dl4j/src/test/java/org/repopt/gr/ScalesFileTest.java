@@ -45,14 +45,7 @@ class ScalesFileTest {
     }
 
     private static IllegalArgumentException rejected(String json) {
-        return assertThrows(IllegalArgumentException.class, () -> ScalesFile.read(
-                new ByteArrayInputStream(json.getBytes(StandardCharsets.UTF_8)), "test.json"));
-    }
-
-    private static void assertMessage(IllegalArgumentException e, String... parts) {
-        for (String p : parts) {
-            assertTrue(e.getMessage().contains(p), "message '" + e.getMessage() + "' lacks '" + p + "'");
-        }
+        return rejectedAs(json);
     }
 
     @Test
