@@ -32,8 +32,8 @@ public final class HyperSearch {
 
     /** Where a finished search writes its scales, inside the run's output folder. */
     public static final String SCALES_FILE = "scales.json";
-    /** The paper's search weight decay. */
-    public static final double DEFAULT_WEIGHT_DECAY = 4e-5;
+    /** The paper's search weight decay: its training weight decay. */
+    public static final double DEFAULT_WEIGHT_DECAY = RepOptimizer.DEFAULT_WEIGHT_DECAY;
 
     private static final Logger LOG = LoggerFactory.getLogger(HyperSearch.class);
 
