@@ -17,6 +17,7 @@ import org.deeplearning4j.nn.weights.WeightInit;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
+import org.repopt.backend.Nd4jRandom;
 import org.repopt.backend.OneDnnHelpers;
 import org.repopt.nn.EngineSelectingConvolutionLayer;
 
@@ -68,7 +69,10 @@ public abstract class VggModel {
         return dataType;
     }
 
-    /** @return the initialization seed */
+    /**
+     * @return the initialization seed; every seed, 0 included, gives the same weights on every build (the
+     * configuration carries {@link Nd4jRandom#nativeSeed} of it, since DL4J leaves seed 0 unseeded)
+     */
     public long seed() {
         return seed;
     }
@@ -122,7 +126,7 @@ public abstract class VggModel {
      */
     static ComputationGraphConfiguration.GraphBuilder newGraph(long seed, DataType dataType) {
         return new NeuralNetConfiguration.Builder()
-                .seed(seed).dataType(dataType).weightInit(WeightInit.RELU).cacheMode(CACHE_MODE)
+                .seed(Nd4jRandom.nativeSeed(seed)).dataType(dataType).weightInit(WeightInit.RELU).cacheMode(CACHE_MODE)
                 .graphBuilder().addInputs(LayerNames.INPUT);
     }
 
