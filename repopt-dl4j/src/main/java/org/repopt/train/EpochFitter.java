@@ -8,10 +8,11 @@ import java.util.Map;
 
 /**
  * How the {@link Trainer} fits one epoch's batches: the replaceable step inside its loop. Everything around it (the
- * schedule, label smoothing, per-epoch seeding, the loss check, progress, evaluation, checkpoints, metrics, resume)
- * stays the Trainer's. {@link #LOCAL} is the default: one {@code net.fit(batch)} per batch in this process; the
- * optional module repopt-spark fits the same batches data-parallel on several workers (Spark executors, or the
- * threads of DL4J's ParallelWrapper), and the run keeps its checkpoints, metrics and exact resume.
+ * run folder, the schedule, label smoothing, per-epoch seeding, the divergence checks, evaluation, checkpoints,
+ * metrics, resume) stays the Trainer's. {@link #LOCAL} is the default: one {@code net.fit(batch)} per batch in this
+ * process. Another implementation may fit the same batches elsewhere as long as it keeps the contract below, and the
+ * run keeps its checkpoints, metrics and exact resume: the optional module repopt-spark fits them data-parallel on
+ * Spark executors or on the threads of DL4J's ParallelWrapper.
  *
  * <pre>{@code
  * Trainer trainer = new Trainer(config, System.out).withEpochFitter(myFitter);
@@ -21,27 +22,19 @@ import java.util.Map;
 public interface EpochFitter extends AutoCloseable {
 
     /** Fits every batch in this process, one update each: {@code net.fit(batch)}. */
-    EpochFitter LOCAL = new EpochFitter() {
-        @Override
-        public void fit(ComputationGraph net, Iterator<DataSet> batches, BatchMonitor monitor) {
-            while (batches.hasNext()) {
-                DataSet batch = batches.next();
-                net.fit(batch);
-                monitor.batchDone(net.score(), batch.getFeatures().size(0));
-            }
-        }
-
-        @Override
-        public String toString() {
-            return "local";
+    EpochFitter LOCAL = (net, batches, monitor) -> {
+        while (batches.hasNext()) {
+            DataSet batch = batches.next();
+            net.fit(batch);
+            monitor.batchDone(net.score(), batch.getFeatures().size(0));
         }
     };
 
     /**
      * Trains {@code net} on one epoch's batches, in order. Contract: one update (one DL4J iteration) per batch; the
-     * network's parameters, updater state and iteration count advance in place; its epoch count does not (the
-     * Trainer counts epochs); {@code monitor} is told about each batch once it is fitted (a fitter that updates the
-     * network once per several batches tells it about each of them after that update).
+     * network's parameters, updater state and iteration count advance; its epoch count does not (the Trainer counts
+     * epochs); {@code monitor} is told about each batch once it is fitted (a fitter that updates the network once
+     * per several batches, as local SGD does, tells it about each of them after that update).
      *
      * @param net     the network, configured with the run's learning-rate schedule
      * @param batches the epoch's batches, ready to fit (the network's data type, labels smoothed)
@@ -52,7 +45,7 @@ public interface EpochFitter extends AutoCloseable {
 
     /**
      * @return what fixes this fitter's trajectory besides the {@link TrainConfig} (e.g. the number of data-parallel
-     * workers): kept in the checkpoint, so that a run resumes only under the same values; empty for {@link #LOCAL}
+     * workers): the checkpoint keeps it, so that a run resumes only under the same values; empty for {@link #LOCAL}
      */
     default Map<String, Object> trajectoryFields() {
         return Map.of();
@@ -67,8 +60,7 @@ public interface EpochFitter extends AutoCloseable {
     @FunctionalInterface
     interface BatchMonitor {
         /**
-         * @param loss     the batch's loss as the network reports it ({@code net.score()} after its update; for a
-         *                 data-parallel update, the workers' mean loss)
+         * @param loss     the batch's loss ({@code net.score()} after its update)
          * @param examples the batch's example count
          * @throws TrainingDivergedException when the loss is NaN or infinite
          */

@@ -86,7 +86,7 @@ class SparkTrainerTest {
         try (EpochFitter fitter = spark(1)) {
             String m = assertThrows(IllegalStateException.class,
                     () -> new Trainer(config(dir), quiet()).withEpochFitter(fitter).resume(data)).getMessage();
-            assertTrue(m.contains("workers was 2, now 1"), m);
+            assertTrue(m.contains("fitter.workers was 2, now 1"), m);
         }
         TrainResult resumed;
         try (EpochFitter fitter = spark(2)) {

@@ -79,7 +79,7 @@ public final class FashionMnistOnSpark {
             // 2. RepOpt-VGG: the plain VGG, with the scales' Grad Mult in its optimizer
             TrainConfig run = recipe.config(out.resolve("repopt-vgg")).seed(SEED).build();
             ComputationGraph net = ModelFamily.REPOPT_VGG.network(spec, DataType.FLOAT, SEED, search.scales(),
-                    run.learningRate(), TorchSgd.DEFAULT_MOMENTUM, recipe.weightDecay());
+                    TorchSgd.DEFAULT_MOMENTUM, recipe.weightDecay());
             TrainResult result = new Trainer(run, System.out).withEpochFitter(spark).train(net, data);
             System.out.println("RepOpt-VGG-" + spec.name() + " on Spark: " + result.summary());
 
