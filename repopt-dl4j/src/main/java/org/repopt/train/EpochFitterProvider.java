@@ -8,6 +8,11 @@ package org.repopt.train;
  */
 public interface EpochFitterProvider {
 
+    /** The trajectory field ({@link EpochFitter#trajectoryFields()}) of a data-parallel fitter's workers. */
+    String WORKERS_FIELD = "workers";
+    /** The trajectory field of a data-parallel fitter's averaging frequency. */
+    String AVERAGING_FREQUENCY_FIELD = "averagingFrequency";
+
     /** @return the name callers ask for, e.g. {@code spark} */
     String name();
 

@@ -201,6 +201,28 @@ public final class Trainer {
     }
 
     /**
+     * @param outputDir a run folder holding a checkpoint
+     * @return the trajectory fields of the {@link EpochFitter} the run was trained with (empty for
+     * {@link EpochFitter#LOCAL}), as its checkpoint records them; resuming needs a fitter with exactly these
+     * @throws RunFolderException  when the folder holds no checkpoint
+     * @throws IOException         when {@code checkpoint.json} cannot be read
+     * @throws JsonFormatException when it is not valid
+     */
+    public static Map<String, String> savedFitterFields(Path outputDir) throws IOException {
+        CheckpointStore store = new CheckpointStore(outputDir);
+        if (!store.exists()) {
+            throw RunFolder.nothingToResume(outputDir);
+        }
+        Map<String, String> fields = new LinkedHashMap<>();
+        store.readDocument().state().config().forEach((k, v) -> {
+            if (k.startsWith(FITTER_FIELD_PREFIX)) {
+                fields.put(k.substring(FITTER_FIELD_PREFIX.length()), v);
+            }
+        });
+        return fields;
+    }
+
+    /**
      * Starts a new run in {@link TrainConfig#outputDir()}: holds the folder ({@link RunFolder#startNew}), then
      * {@link #train(ComputationGraph, ImageDataset, RunFolder)}.
      *

@@ -1,5 +1,7 @@
 package org.repopt.parallel;
 
+import org.repopt.train.EpochFitterProvider;
+
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -38,8 +40,8 @@ public record DataParallelism(int workers, int averagingFrequency) {
     /** @return the values as a checkpoint records them, so that a run resumes only under the same ones */
     public Map<String, Object> trajectoryFields() {
         Map<String, Object> m = new LinkedHashMap<>();
-        m.put("workers", workers);
-        m.put("averagingFrequency", averagingFrequency);
+        m.put(EpochFitterProvider.WORKERS_FIELD, workers);
+        m.put(EpochFitterProvider.AVERAGING_FREQUENCY_FIELD, averagingFrequency);
         return m;
     }
 

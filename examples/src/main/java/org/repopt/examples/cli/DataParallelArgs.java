@@ -4,6 +4,8 @@ import org.repopt.train.EpochFitter;
 import org.repopt.train.EpochFitterProvider;
 import picocli.CommandLine.Option;
 
+import java.nio.file.Path;
+import java.util.Map;
 import java.util.ServiceLoader;
 
 /**
@@ -22,7 +24,8 @@ final class DataParallelArgs {
     @Option(names = "--spark", arity = "0..1", fallbackValue = "", paramLabel = "MASTER",
             description = {"Train data-parallel on Apache Spark (dl4j-spark parameter averaging): a master URL such as "
                     + "local[2], spark://host:7077 or yarn; no value under spark-submit, which gives the master.",
-                    "Checkpoints, metrics.jsonl and --resume work as in local training."})
+                    "Checkpoints, metrics.jsonl and --resume work as in local training; a data-parallel run resumes "
+                            + "with --spark or --workers again, its workers and averaging frequency kept."})
     String spark;
 
     @Option(names = "--workers", paramLabel = "N",
@@ -52,11 +55,63 @@ final class DataParallelArgs {
         if (spark == null && workers == null) {
             throw new IllegalArgumentException("--averaging-frequency needs --spark MASTER or --workers N");
         }
+        return open(workers == null ? 0 : workers, averagingFrequency == null ? 1 : averagingFrequency);
+    }
+
+    /**
+     * Checks the options given with {@code --resume} against the run's: workers and averaging frequency that are
+     * given must be the run's; {@code --spark} is refused for a run trained in one process.
+     *
+     * @param flags the resume's flag check, which reports every conflict at once
+     * @param saved the run's fitter fields ({@code Trainer.savedFitterFields})
+     */
+    void requireSameAs(ResumeFlags flags, Map<String, String> saved) {
+        flags.same("--workers", number(saved, EpochFitterProvider.WORKERS_FIELD), workers)
+                .same("--averaging-frequency", number(saved, EpochFitterProvider.AVERAGING_FREQUENCY_FIELD),
+                        averagingFrequency);
+        if (saved.isEmpty()) {
+            flags.same("--spark", null, spark);
+        }
+    }
+
+    /**
+     * At {@code --resume}: the run's workers and averaging frequency, on the engine these options name. The engine
+     * is not part of the run (a master URL belongs to a machine), so a data-parallel run needs {@code --spark} or
+     * {@code --workers} again; the trainer then checks that the trajectory is the run's.
+     *
+     * @param run   the run folder
+     * @param saved the run's fitter fields ({@code Trainer.savedFitterFields}), after {@link #requireSameAs}
+     * @return the fitter to resume with; the caller closes it
+     * @throws IllegalArgumentException when a data-parallel run is resumed without an engine
+     */
+    EpochFitter openToResume(Path run, Map<String, String> saved) {
+        if (saved.isEmpty()) {
+            return EpochFitter.LOCAL;
+        }
+        Integer w = number(saved, EpochFitterProvider.WORKERS_FIELD);
+        Integer k = number(saved, EpochFitterProvider.AVERAGING_FREQUENCY_FIELD);
+        if (w == null || k == null) {
+            throw new IllegalArgumentException("the run in " + run + " was trained by a fitter with " + saved
+                    + ", which the command line cannot resume");
+        }
+        if (spark == null && workers == null) {
+            throw new IllegalArgumentException("the run in " + run + " trained data-parallel (" + w + " workers, "
+                    + "averaging every " + k + " step(s)): resume it with --spark MASTER, or with --workers " + w
+                    + " on this machine (ParallelWrapper)");
+        }
+        return open(w, k);
+    }
+
+    private static Integer number(Map<String, String> saved, String field) {
+        String v = saved.get(field);
+        return v == null ? null : Integer.valueOf(v);
+    }
+
+    private EpochFitter open(int workerCount, int k) {
         String name = spark != null ? SPARK : PARALLEL_WRAPPER;
         for (EpochFitterProvider p : ServiceLoader.load(EpochFitterProvider.class)) {
             if (p.name().equals(name)) {
-                return p.open(spark == null ? "" : spark, workers == null ? 0 : workers,
-                        averagingFrequency == null ? 1 : averagingFrequency);
+                return p.open(spark == null ? "" : spark, workerCount, k);
             }
         }
         throw new IllegalArgumentException((spark != null ? "--spark" : "--workers") + " needs the optional module "

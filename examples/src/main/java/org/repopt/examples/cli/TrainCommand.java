@@ -20,6 +20,7 @@ import picocli.CommandLine.Spec;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 /** {@code ./repopt train}: trains one model family on one data set, resumably. */
@@ -75,10 +76,12 @@ final class TrainCommand implements Callable<Integer> {
             data.requireSameAs(flags, info);
             model.requireSameAs(flags, info);
             train.requireSameAs(flags, info, saved);
+            Map<String, String> fitterFields = Trainer.savedFitterFields(dir);
+            parallel.requireSameAs(flags, fitterFields);
             flags.check();
             ImageDataset ds = info.openData(data.dataDir);
             TrainConfig config = saved.toBuilder().progress(train.progress()).build();
-            try (EpochFitter fitter = parallel.open()) {
+            try (EpochFitter fitter = parallel.openToResume(dir, fitterFields)) {
                 return report(info, ds, new Trainer(config, System.out).withEpochFitter(fitter).resume(ds, run), dir);
             }
         }

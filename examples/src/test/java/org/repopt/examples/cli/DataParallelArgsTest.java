@@ -4,6 +4,8 @@ import org.junit.jupiter.api.Test;
 import org.repopt.train.EpochFitter;
 import org.repopt.train.EpochFitterProvider;
 
+import java.nio.file.Path;
+import java.util.Map;
 import java.util.ServiceLoader;
 
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -25,6 +27,19 @@ class DataParallelArgsTest {
         args.averagingFrequency = 4;
         String m = assertThrows(IllegalArgumentException.class, args::open).getMessage();
         assertTrue(m.contains("--averaging-frequency needs --spark MASTER or --workers N"), m);
+    }
+
+    @Test
+    void aRunTrainedInOneProcessResumesInOne() {
+        assertSame(EpochFitter.LOCAL, new DataParallelArgs().openToResume(Path.of("runs/x"), Map.of()));
+    }
+
+    @Test
+    void aDataParallelRunNeedsItsEngineNamedAgain() {
+        String m = assertThrows(IllegalArgumentException.class, () -> new DataParallelArgs().openToResume(
+                Path.of("runs/x"), Map.of("workers", "2", "averagingFrequency", "1"))).getMessage();
+        assertTrue(m.contains("the run in runs/x trained data-parallel (2 workers, averaging every 1 step(s)): "
+                + "resume it with --spark MASTER, or with --workers 2"), m);
     }
 
     @Test
