@@ -99,6 +99,9 @@ public final class Trainer {
      */
     public static final int TOP5_CLASS_THRESHOLD = 10;
 
+    /** The prefix of the fitter's trajectory fields in a checkpoint's configuration. */
+    public static final String FITTER_FIELD_PREFIX = "fitter.";
+
     private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
 
     private final TrainConfig config;
@@ -152,7 +155,10 @@ public final class Trainer {
     }
 
     /**
-     * @param epochFitter how each epoch's batches are fitted (see {@link EpochFitter} for the contract)
+     * @param epochFitter how each epoch's batches are fitted (see {@link EpochFitter} for the contract); its
+     *                    {@link EpochFitter#trajectoryFields()} join the configuration a checkpoint records (under
+     *                    {@value #FITTER_FIELD_PREFIX}), so a run resumes only under the same ones. The caller closes
+     *                    it.
      * @return a trainer that fits with {@code epochFitter}
      */
     public Trainer withEpochFitter(EpochFitter epochFitter) {
@@ -178,7 +184,8 @@ public final class Trainer {
     /**
      * @param outputDir a run folder holding a checkpoint
      * @return a builder holding the values the run was started with ({@link TrainConfig#trajectoryFields()}, as its
-     * checkpoint records them) and writing into {@code outputDir}; resuming needs exactly these
+     * checkpoint records them) and writing into {@code outputDir}; resuming needs exactly these (and the same
+     * fitter's fields, which the checkpoint keeps under {@value #FITTER_FIELD_PREFIX})
      * @throws RunFolderException  when the folder holds no checkpoint
      * @throws IOException         when {@code checkpoint.json} cannot be read
      * @throws JsonFormatException when it is not valid
@@ -188,8 +195,31 @@ public final class Trainer {
         if (!store.exists()) {
             throw RunFolder.nothingToResume(outputDir);
         }
-        return TrainConfig.fromTrajectoryFields(outputDir, store.readDocument().state().config(),
-                store.stateFile().toString());
+        Map<String, String> fields = new LinkedHashMap<>(store.readDocument().state().config());
+        fields.keySet().removeIf(k -> k.startsWith(FITTER_FIELD_PREFIX));
+        return TrainConfig.fromTrajectoryFields(outputDir, fields, store.stateFile().toString());
+    }
+
+    /**
+     * @param outputDir a run folder holding a checkpoint
+     * @return the trajectory fields of the {@link EpochFitter} the run was trained with (empty for
+     * {@link EpochFitter#LOCAL}), as its checkpoint records them; resuming needs a fitter with exactly these
+     * @throws RunFolderException  when the folder holds no checkpoint
+     * @throws IOException         when {@code checkpoint.json} cannot be read
+     * @throws JsonFormatException when it is not valid
+     */
+    public static Map<String, String> savedFitterFields(Path outputDir) throws IOException {
+        CheckpointStore store = new CheckpointStore(outputDir);
+        if (!store.exists()) {
+            throw RunFolder.nothingToResume(outputDir);
+        }
+        Map<String, String> fields = new LinkedHashMap<>();
+        store.readDocument().state().config().forEach((k, v) -> {
+            if (k.startsWith(FITTER_FIELD_PREFIX)) {
+                fields.put(k.substring(FITTER_FIELD_PREFIX.length()), v);
+            }
+        });
+        return fields;
     }
 
     /**
@@ -281,7 +311,7 @@ public final class Trainer {
         CheckpointStore.Document doc = store.readDocument();
         EpochBatches batches = data.train(config.batchSize(), config.seed());
         requireSame(store.stateFile(), "configuration", doc.state().config(),
-                CheckpointState.asText(config.trajectoryFields()));
+                CheckpointState.asText(trajectoryFields()));
         requireSame(store.stateFile(), "data set", doc.state().data(), dataFingerprint(data, batches));
         CheckpointStore.Restored restored = store.restore(doc);
         ComputationGraph net = restored.network();
@@ -301,6 +331,13 @@ public final class Trainer {
                 restored.file(), sessionStart);
         restored.fallback().ifPresent(note -> session.bar.line("warning: " + note));
         return run(session);
+    }
+
+    /** @return the configuration's trajectory fields and the fitter's, as a checkpoint records them */
+    private Map<String, Object> trajectoryFields() {
+        Map<String, Object> m = new LinkedHashMap<>(config.trajectoryFields());
+        fitter.trajectoryFields().forEach((k, v) -> m.put(FITTER_FIELD_PREFIX + k, v));
+        return m;
     }
 
     private void requireOwnFolder(RunFolder run) {
@@ -365,7 +402,7 @@ public final class Trainer {
                 s.history.add(result);
                 appendMetrics(result);
                 s.checkpoint = s.store.save(s.net, new CheckpointState(CheckpointStore.modelFileName(e + 1), e + 1,
-                        s.net.getIterationCount(), CheckpointState.asText(config.trajectoryFields()),
+                        s.net.getIterationCount(), CheckpointState.asText(trajectoryFields()),
                         dataFingerprint(s.data, s.batches), s.history));
                 String summary = result.summary(config.epochs());
                 s.bar.line(summary);

@@ -5,6 +5,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.repopt.data.ImageDataset;
 import org.repopt.gr.ScalesFile;
 import org.repopt.model.VggSpec;
+import org.repopt.train.EpochFitter;
 import org.repopt.train.ModelFamily;
 import org.repopt.train.Recipe;
 import org.repopt.train.RunFolder;
@@ -19,6 +20,7 @@ import picocli.CommandLine.Spec;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 /** {@code ./repopt train}: trains one model family on one data set, resumably. */
@@ -35,6 +37,8 @@ final class TrainCommand implements Callable<Integer> {
     private ModelArgs model;
     @Mixin
     private TrainArgs train;
+    @Mixin
+    private DataParallelArgs parallel;
     @Spec
     private CommandSpec spec;
 
@@ -54,11 +58,12 @@ final class TrainCommand implements Callable<Integer> {
         TrainConfig config = train.config(recipe, defaultOut(family, ds));
         RunInfo info = RunInfo.of(family, model.variant, data, cropPadding, arch, model.scalesSource(),
                 train.momentum, train.weightDecay(recipe));
-        try (RunFolder run = RunInfo.startRun(config.outputDir())) {
+        try (EpochFitter fitter = parallel.open(); RunFolder run = RunInfo.startRun(config.outputDir())) {
             ComputationGraph net = family.network(arch, DataType.FLOAT, config.seed(), scales, info.momentum(),
                     info.weightDecay());
             info.write(run);
-            return report(info, ds, new Trainer(config, System.out).train(net, ds, run), config.outputDir());
+            return report(info, ds, new Trainer(config, System.out).withEpochFitter(fitter).train(net, ds, run),
+                    config.outputDir());
         }
     }
 
@@ -71,10 +76,14 @@ final class TrainCommand implements Callable<Integer> {
             data.requireSameAs(flags, info);
             model.requireSameAs(flags, info);
             train.requireSameAs(flags, info, saved);
+            Map<String, String> fitterFields = Trainer.savedFitterFields(dir);
+            parallel.requireSameAs(flags, fitterFields);
             flags.check();
             ImageDataset ds = info.openData(data.dataDir);
             TrainConfig config = saved.toBuilder().progress(train.progress()).build();
-            return report(info, ds, new Trainer(config, System.out).resume(ds, run), dir);
+            try (EpochFitter fitter = parallel.openToResume(dir, fitterFields)) {
+                return report(info, ds, new Trainer(config, System.out).withEpochFitter(fitter).resume(ds, run), dir);
+            }
         }
     }
 
