@@ -166,22 +166,6 @@ public final class ConvBnReluFusion {
         return conf == net.getConfiguration() ? net : rebuilt(net, conf);
     }
 
-    /**
-     * {@link #fuse(ComputationGraph)} for a network nobody else holds: its parameter memory is released at once
-     * instead of whenever the garbage collector gets to it (for large models that is hundreds of megabytes of peak
-     * memory). {@code net} must not be used afterwards.
-     *
-     * @param net a network to be replaced by its fused form
-     * @return the fused network ({@code net} when nothing is fusable)
-     */
-    public static ComputationGraph fuseReplacing(ComputationGraph net) {
-        ComputationGraph fused = fuse(net);
-        if (fused != net && net.params().closeable()) {
-            net.params().close();
-        }
-        return fused;
-    }
-
     /** @return the names of the {@link ConvBnReluLayer}s of a configuration, in vertex order */
     public static List<String> fusedLayers(ComputationGraphConfiguration conf) {
         List<String> out = new ArrayList<>();

@@ -100,8 +100,8 @@ public enum ModelFamily {
             return ((RepOptVgg) model).init(RepOptimizer.sgd(scales).learningRate(learningRate).momentum(momentum)
                     .weightDecay(weightDecay));
         }
-        return RepOptimizer.baseline(GradMult.Form.SGD).learningRate(learningRate).momentum(momentum)
-                .weightDecay(weightDecay).applyTo(model.conf());
+        return model.init(RepOptimizer.baseline(GradMult.Form.SGD).learningRate(learningRate).momentum(momentum)
+                .weightDecay(weightDecay));
     }
 
     /**

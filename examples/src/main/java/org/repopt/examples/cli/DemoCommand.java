@@ -17,6 +17,7 @@ import org.repopt.train.TrainConfig;
 import org.repopt.train.TrainResult;
 import org.repopt.train.Trainer;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
@@ -64,6 +65,9 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--no-progress", description = "No progress bars (also off when the output is not a terminal).")
     private boolean noProgress;
 
+    @Mixin
+    private EngineArgs engine;
+
     /** One row of the result table. */
     private record Row(String model, String role, double top1, double imagesPerSecond, double wallSeconds,
                        long params) {
@@ -100,8 +104,9 @@ final class DemoCommand implements Callable<Integer> {
             if (stageExists(dir)) {
                 result = trainer.resume(data);
             } else {
-                ComputationGraph net = family.network(spec, DataType.FLOAT, seed, family.needsScales() ? scales : null,
-                        trainer.config().learningRate(), 0.9, recipe.weightDecay());
+                ComputationGraph net = engine.apply(family.network(spec, DataType.FLOAT, seed,
+                        family.needsScales() ? scales : null, trainer.config().learningRate(), 0.9,
+                        recipe.weightDecay()));
                 RunInfo.of(family, spec.name(), data.name(), spec,
                         family.needsScales() ? searched.file().toString() : null).write(dir);
                 result = trainer.train(net, data);

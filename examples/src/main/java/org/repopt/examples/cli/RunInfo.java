@@ -9,6 +9,7 @@ import org.nd4j.shade.jackson.databind.SerializationFeature;
 import org.repopt.io.AtomicFiles;
 import org.repopt.model.RepVgg;
 import org.repopt.model.VggSpec;
+import org.repopt.nn.ConvBnReluFusion;
 import org.repopt.train.ModelFamily;
 import org.repopt.train.Trainer;
 
@@ -65,7 +66,8 @@ record RunInfo(@JsonProperty("model") String model, @JsonProperty("variant") Str
     }
 
     /**
-     * The run's deployable plain model: its last checkpoint, fused for RepVGG, as trained for RepOpt-VGG and VGG.
+     * The run's deployable plain model: its last checkpoint, fused for RepVGG, as trained for RepOpt-VGG and VGG
+     * (in DL4J's conv, batch-norm and ReLU layers whichever engine trained it).
      *
      * @param run the run folder
      * @return the deploy network
@@ -80,7 +82,9 @@ record RunInfo(@JsonProperty("model") String model, @JsonProperty("variant") Str
         Path checkpoint = Trainer.latestCheckpoint(run).orElseThrow(
                 () -> new IllegalArgumentException(run + " holds no checkpoint yet"));
         ComputationGraph trained = ModelSerializer.restoreComputationGraph(checkpoint.toFile(), false);
-        return family() == ModelFamily.REPVGG ? RepVgg.builder(spec()).build().deploy(trained) : trained;
+        // Fused conv-BN-ReLU layers (the oneDNN engine) are written as DL4J's three layers: a plain DL4J graph.
+        return family() == ModelFamily.REPVGG ? RepVgg.builder(spec()).build().deploy(trained)
+                : ConvBnReluFusion.unfuse(trained);
     }
 
     /** Writes the file atomically into {@code dir}. */

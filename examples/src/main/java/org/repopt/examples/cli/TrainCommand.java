@@ -30,6 +30,8 @@ final class TrainCommand implements Callable<Integer> {
     private ModelArgs model;
     @Mixin
     private TrainArgs train;
+    @Mixin
+    private EngineArgs engine;
 
     @Override
     public Integer call() throws Exception {
@@ -45,8 +47,8 @@ final class TrainCommand implements Callable<Integer> {
             result = trainer.resume(ds);
         } else {
             ScalesFile scales = model.scalesOrNull();
-            ComputationGraph net = family.network(spec, DataType.FLOAT, config.seed(), scales, config.learningRate(),
-                    train.momentum, train.weightDecay(recipe));
+            ComputationGraph net = engine.apply(family.network(spec, DataType.FLOAT, config.seed(), scales,
+                    config.learningRate(), train.momentum, train.weightDecay(recipe)));
             RunInfo.of(family, model.variant, ds.name(), spec, scales == null ? null : model.scales)
                     .write(config.outputDir());
             result = trainer.train(net, ds);
