@@ -258,6 +258,12 @@ public final class ConvBnReluKernel implements AutoCloseable {
         Map<String, String> out = new LinkedHashMap<>();
         for (Plan p : state.plans) {
             p.prims.forEach((k, v) -> out.put(p.key + " " + k, OneDnn.implementation(v.pd)));
+            if (p.backward != null && p.backward.gemmKernelGradient) {
+                out.put(p.key + " conv_bwd_weights", "repopt:im2col+dnnl_sgemm");
+            }
+            if (p.backward != null && p.backward.gemmInputGradient) {
+                out.put(p.key + " conv_bwd_data", "repopt:dnnl_sgemm+col2im");
+            }
         }
         return out;
     }
@@ -391,7 +397,7 @@ public final class ConvBnReluKernel implements AutoCloseable {
         return a.data().addressPointer().address();
     }
 
-    private static dnnl_memory_desc_t md(long[] dims, int tag) {
+    static dnnl_memory_desc_t md(long[] dims, int tag) {
         dnnl_memory_desc_t md = new dnnl_memory_desc_t();
         OneDnn.check(dnnl_memory_desc_init_by_tag(md, dims.length, dims, dnnl_f32, tag), "dnnl_memory_desc_init_by_tag");
         return md;
@@ -416,15 +422,25 @@ public final class ConvBnReluKernel implements AutoCloseable {
         return SCRATCH.get()[slot.ordinal()].address(bytes);
     }
 
-    /** A pointer to a given address, to hand to oneDNN. */
-    private static final class Address extends Pointer {
+    /** @return a pointer to a given address, to hand to oneDNN */
+    static Pointer pointer(long address) {
+        return new Address(address);
+    }
+
+    /** A pointer to a given address, to hand to oneDNN; movable, to save allocations in loops. */
+    static final class Address extends Pointer {
         Address(long address) {
             this.address = address;
+        }
+
+        Address at(long a) {
+            this.address = a;
+            return this;
         }
     }
 
     /** A oneDNN memory object; its data handle is set before each execution. */
-    private static final class Mem {
+    static final class Mem {
         final dnnl_memory_desc_t md;
         final dnnl_memory mem = new dnnl_memory();
         final long bytes;
@@ -446,7 +462,7 @@ public final class ConvBnReluKernel implements AutoCloseable {
     }
 
     /** A primitive with its argument list. */
-    private static final class Prim {
+    static final class Prim {
         final String name;
         final dnnl_primitive_desc pd;
         final dnnl_primitive p = new dnnl_primitive();
@@ -491,7 +507,7 @@ public final class ConvBnReluKernel implements AutoCloseable {
     }
 
     /** A reorder between two layouts of one tensor. */
-    private static final class Reorder {
+    static final class Reorder {
         final Mem from;
         final Mem to;
         final Prim prim;
@@ -546,6 +562,8 @@ public final class ConvBnReluKernel implements AutoCloseable {
         private final List<AlignedBuffer> owned = new ArrayList<>();
 
         // forward
+        /** The geometry and shape, for the implementation tuner. */
+        final String shapeKey;
         final long[] xDims;
         final long[] yDims;
         final long[] wDims;
@@ -605,7 +623,9 @@ public final class ConvBnReluKernel implements AutoCloseable {
                 OneDnn.check(dnnl_convolution_forward_desc_init(cd, training ? dnnl_forward_training
                                 : dnnl_forward_inference, dnnl_convolution_direct, srcMd, md(wDims, dnnl_format_tag_any),
                         null, dstMd, stride, padL, padR), "dnnl_convolution_forward_desc_init");
-                convPd = primitiveDesc(cd, null, "convolution forward");
+                shapeKey = g + " " + n + "x" + h + "x" + w + "->" + oh + "x" + ow + " nhwc";
+                convPd = ImplementationTuner.fastest("conv_fwd " + (training ? "train " : "infer ") + shapeKey, cd,
+                        null, new int[]{DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST});
                 dnnl_memory_desc_t wMd = query(convPd, dnnl_query_weights_md);
                 src = mem(srcMd);
                 weights = mem(wMd);
@@ -789,6 +809,10 @@ public final class ConvBnReluKernel implements AutoCloseable {
         private final Mem wDiffWeights;
         private final Prim convWeights;
         private final Reorder diffWeightsReorder;
+        /** Batch-wide matrix-product gradients, where one beats oneDNN's; else {@code null}. */
+        private final GemmConvolution gemm;
+        private final boolean gemmKernelGradient;
+        private final boolean gemmInputGradient;
         private final Mem dSrc;
         private final Mem dWeights;
         private final Mem dDiffDst;
@@ -826,7 +850,8 @@ public final class ConvBnReluKernel implements AutoCloseable {
                 OneDnn.check(dnnl_convolution_backward_weights_desc_init(wd, dnnl_convolution_direct, f.srcMd,
                         md(wDims, dnnl_format_tag_any), null, f.dstMd, f.stride, f.padL, f.padR),
                         "dnnl_convolution_backward_weights_desc_init");
-                dnnl_primitive_desc wPd = primitiveDesc(wd, f.convPd, "convolution backward weights");
+                dnnl_primitive_desc wPd = ImplementationTuner.fastest("conv_bwd_weights " + f.shapeKey, wd, f.convPd,
+                        new int[]{DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS});
                 dnnl_memory_desc_t diffWMd = query(wPd, dnnl_query_diff_weights_md);
                 wSrc = mem(query(wPd, dnnl_query_src_md));
                 wDiffDst = mem(f.dstMd);
@@ -843,7 +868,8 @@ public final class ConvBnReluKernel implements AutoCloseable {
                 OneDnn.check(dnnl_convolution_backward_data_desc_init(dd, dnnl_convolution_direct, f.srcMd,
                         md(wDims, dnnl_format_tag_any), f.dstMd, f.stride, f.padL, f.padR),
                         "dnnl_convolution_backward_data_desc_init");
-                dnnl_primitive_desc dPd = primitiveDesc(dd, f.convPd, "convolution backward data");
+                dnnl_primitive_desc dPd = ImplementationTuner.fastest("conv_bwd_data " + f.shapeKey, dd, f.convPd,
+                        new int[]{DNNL_ARG_DIFF_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_DST});
                 dnnl_memory_desc_t dWMd = query(dPd, dnnl_query_weights_md);
                 dSrc = mem(f.srcMd);
                 dWeights = mem(dWMd);
@@ -851,6 +877,27 @@ public final class ConvBnReluKernel implements AutoCloseable {
                 convData = prim("conv_bwd_data", new Prim("conv_bwd_data", dPd).arg(DNNL_ARG_DIFF_SRC, dSrc)
                         .arg(DNNL_ARG_WEIGHTS, dWeights).arg(DNNL_ARG_DIFF_DST, dDiffDst));
                 dataWeightsReorder = same(f.wUserMd, dWMd) ? null : reorder(f.wUserMd, dWMd);
+
+                int oh = (int) f.yDims[2];
+                int ow = (int) f.yDims[3];
+                GemmConvolution mm = GemmConvolution.eligible(oh, ow)
+                        ? new GemmConvolution(g, f.n, f.h, f.w, oh, ow) : null;
+                gemmKernelGradient = mm != null && ImplementationTuner.oursIsFaster("conv_bwd_weights " + f.shapeKey,
+                        () -> ImplementationTuner.time(wPd, new int[]{DNNL_ARG_SRC, DNNL_ARG_DIFF_DST,
+                                DNNL_ARG_DIFF_WEIGHTS}) + (diffWeightsReorder == null ? 0 : ImplementationTuner.time(
+                                diffWeightsReorder.prim.pd, new int[]{DNNL_ARG_FROM, DNNL_ARG_TO})),
+                        () -> mm.time(false));
+                gemmInputGradient = mm != null && ImplementationTuner.oursIsFaster("conv_bwd_data " + f.shapeKey,
+                        () -> ImplementationTuner.time(dPd, new int[]{DNNL_ARG_DIFF_SRC, DNNL_ARG_WEIGHTS,
+                                DNNL_ARG_DIFF_DST}) + (dataWeightsReorder == null ? 0 : ImplementationTuner.time(
+                                dataWeightsReorder.prim.pd, new int[]{DNNL_ARG_FROM, DNNL_ARG_TO})),
+                        () -> mm.time(true));
+                if (mm != null && !gemmKernelGradient && !gemmInputGradient) {
+                    mm.close();
+                    gemm = null;
+                } else {
+                    gemm = mm;
+                }
             } catch (RuntimeException e) {
                 close();
                 throw e;
@@ -902,19 +949,26 @@ public final class ConvBnReluKernel implements AutoCloseable {
             bnDiffShift.bind(address(dBeta));
             bn.run();
 
-            wSrc.bind(f.xReorder != null ? f.xCopy.address(f.src.bytes) : address(x));
-            wDiffDst.bind(dyAddr);
-            if (diffWeightsReorder != null) {
+            long xNhwc = f.xReorder != null ? f.xCopy.address(f.src.bytes) : address(x);
+            if (gemmKernelGradient) {
+                gemm.kernelGradient(xNhwc, dyAddr, address(dW));
+            } else if (diffWeightsReorder != null) {
+                wSrc.bind(xNhwc);
+                wDiffDst.bind(dyAddr);
                 long tmp = scratch(Slot.DIFF_W, wDiffWeights.bytes);
                 wDiffWeights.bind(tmp);
                 convWeights.run();
                 diffWeightsReorder.run(tmp, address(dW));
             } else {
+                wSrc.bind(xNhwc);
+                wDiffDst.bind(dyAddr);
                 wDiffWeights.bind(address(dW));
                 convWeights.run();
             }
 
-            if (dx != null) {
+            if (dx != null && gemmInputGradient) {
+                gemm.inputGradient(address(wArr), dyAddr, address(dx));
+            } else if (dx != null) {
                 f.bindWeights(wArr, dataWeightsReorder, dWeights, Slot.W_BWD);
                 dDiffDst.bind(dyAddr);
                 dSrc.bind(address(dx));
@@ -926,6 +980,9 @@ public final class ConvBnReluKernel implements AutoCloseable {
             prims.forEach(Prim::close);
             reorders.forEach(Reorder::close);
             mems.forEach(Mem::close);
+            if (gemm != null) {
+                gemm.close();
+            }
         }
     }
 }
