@@ -113,8 +113,12 @@ public final class ConvBnReluKernel implements AutoCloseable {
         return b;
     });
 
-    /** What a per-thread scratch buffer holds during one call. */
-    private enum Slot { X, W_FWD, W_BWD, DIFF_W, DY, DZ, Y }
+    /**
+     * What a per-thread scratch buffer holds during one call. Uses that never overlap share a slot: the kernel in a
+     * primitive's layout (forward, input gradient), the kernel gradient before its reorder, and the matrix-product
+     * kernel all use {@link #KERNEL}; memory is the largest layer's, not the sum over layers.
+     */
+    enum Slot { X, Y, KERNEL, DY, DZ, PATCHES }
 
     /**
      * The block's fixed geometry.
@@ -418,7 +422,8 @@ public final class ConvBnReluKernel implements AutoCloseable {
         return OneDnn.copy(dnnl_primitive_desc_query_md(pd, what, 0));
     }
 
-    private static long scratch(Slot slot, long bytes) {
+    /** @return this thread's scratch buffer of {@code slot}, at least {@code bytes} long (contents undefined) */
+    static long scratch(Slot slot, long bytes) {
         return SCRATCH.get()[slot.ordinal()].address(bytes);
     }
 
@@ -715,7 +720,7 @@ public final class ConvBnReluKernel implements AutoCloseable {
             } else {
                 src.bind(xAddr);
             }
-            bindWeights(wArr, wReorder, weights, Slot.W_FWD);
+            bindWeights(wArr, wReorder, weights, Slot.KERNEL);
             long yAddr = training ? yBuffer.address(y.bytes) : scratch(Slot.Y, y.bytes);
             y.bind(yAddr);
             conv.run();
@@ -955,7 +960,7 @@ public final class ConvBnReluKernel implements AutoCloseable {
             } else if (diffWeightsReorder != null) {
                 wSrc.bind(xNhwc);
                 wDiffDst.bind(dyAddr);
-                long tmp = scratch(Slot.DIFF_W, wDiffWeights.bytes);
+                long tmp = scratch(Slot.KERNEL, wDiffWeights.bytes);
                 wDiffWeights.bind(tmp);
                 convWeights.run();
                 diffWeightsReorder.run(tmp, address(dW));
@@ -969,7 +974,7 @@ public final class ConvBnReluKernel implements AutoCloseable {
             if (dx != null && gemmInputGradient) {
                 gemm.inputGradient(address(wArr), dyAddr, address(dx));
             } else if (dx != null) {
-                f.bindWeights(wArr, dataWeightsReorder, dWeights, Slot.W_BWD);
+                f.bindWeights(wArr, dataWeightsReorder, dWeights, Slot.KERNEL);
                 dDiffDst.bind(dyAddr);
                 dSrc.bind(address(dx));
                 convData.run();

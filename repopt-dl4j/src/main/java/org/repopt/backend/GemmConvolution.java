@@ -22,7 +22,7 @@ import static org.bytedeco.dnnl.global.dnnl.dnnl_sgemm;
  * where {@code dnnl_sgemm} does each 0.6 GFLOP product in 15 ms), because a product over the batch keeps the inner
  * dimension large. Used only where the {@link ImplementationTuner} measures it faster, and only for output maps of
  * up to {@value #MAX_OUTPUT_PIXELS} pixels (beyond that the patch matrix grows large and oneDNN's kernels are
- * efficient). Not thread-safe.
+ * efficient). Its patch matrix and reordered kernel live in the thread's scratch buffers. Not thread-safe.
  */
 final class GemmConvolution implements AutoCloseable {
 
@@ -37,8 +37,6 @@ final class GemmConvolution implements AutoCloseable {
     private final int ow;
     private final long rows;
     private final long cols;
-    private final AlignedBuffer patches = new AlignedBuffer();
-    private final AlignedBuffer kernel = new AlignedBuffer();
     private final ConvBnReluKernel.Reorder ohwiToOihw;
     private final ConvBnReluKernel.Reorder oihwToOhwi;
 
@@ -77,9 +75,9 @@ final class GemmConvolution implements AutoCloseable {
      * @param dW receives the kernel gradient, {@code [nOut, nIn, kH, kW]} c order
      */
     void kernelGradient(long x, long dy, long dW) {
-        long pat = patches.address(rows * cols * Float.BYTES);
+        long pat = ConvBnReluKernel.scratch(ConvBnReluKernel.Slot.PATCHES, rows * cols * Float.BYTES);
         im2col(x, pat);
-        long tmp = kernel.address((long) g.nOut() * cols * Float.BYTES);
+        long tmp = ConvBnReluKernel.scratch(ConvBnReluKernel.Slot.KERNEL, (long) g.nOut() * cols * Float.BYTES);
         OneDnn.check(dnnl_sgemm((byte) 'T', (byte) 'N', g.nOut(), cols, rows, 1f, floats(dy), g.nOut(), floats(pat),
                 cols, 0f, floats(tmp), cols), "dnnl_sgemm");
         ohwiToOihw.run(tmp, dW);
@@ -91,9 +89,9 @@ final class GemmConvolution implements AutoCloseable {
      * @param dx    receives the input gradient, NHWC (overwritten)
      */
     void inputGradient(long wOihw, long dy, long dx) {
-        long k = kernel.address((long) g.nOut() * cols * Float.BYTES);
+        long k = ConvBnReluKernel.scratch(ConvBnReluKernel.Slot.KERNEL, (long) g.nOut() * cols * Float.BYTES);
         oihwToOhwi.run(wOihw, k);
-        long pat = patches.address(rows * cols * Float.BYTES);
+        long pat = ConvBnReluKernel.scratch(ConvBnReluKernel.Slot.PATCHES, rows * cols * Float.BYTES);
         OneDnn.check(dnnl_sgemm((byte) 'N', (byte) 'N', rows, cols, g.nOut(), 1f, floats(dy), g.nOut(), floats(k),
                 cols, 0f, floats(pat), cols), "dnnl_sgemm");
         col2im(pat, dx);
@@ -200,7 +198,5 @@ final class GemmConvolution implements AutoCloseable {
     public void close() {
         ohwiToOihw.close();
         oihwToOhwi.close();
-        patches.close();
-        kernel.close();
     }
 }
