@@ -265,7 +265,7 @@ public final class ConvBnReluKernel implements AutoCloseable {
             if (p.backward != null && p.backward.gemmKernelGradient) {
                 out.put(p.key + " conv_bwd_weights", "repopt:im2col+dnnl_sgemm");
             }
-            if (p.backward != null && p.backward.gemmInputGradient) {
+            if (p.backward != null && p.backward.inputGradient != null && p.backward.inputGradient.useGemm) {
                 out.put(p.key + " conv_bwd_data", "repopt:dnnl_sgemm+col2im");
             }
         }
@@ -814,15 +814,11 @@ public final class ConvBnReluKernel implements AutoCloseable {
         private final Mem wDiffWeights;
         private final Prim convWeights;
         private final Reorder diffWeightsReorder;
-        /** Batch-wide matrix-product gradients, where one beats oneDNN's; else {@code null}. */
+        /** Batch-wide matrix-product gradients (small maps only; {@code null} elsewhere). */
         private final GemmConvolution gemm;
         private final boolean gemmKernelGradient;
-        private final boolean gemmInputGradient;
-        private final Mem dSrc;
-        private final Mem dWeights;
-        private final Mem dDiffDst;
-        private final Prim convData;
-        private final Reorder dataWeightsReorder;
+        /** The input-gradient primitives, made on the first call that wants the input gradient. */
+        private InputGradient inputGradient;
         private final Map<Integer, Reorder> dzReorders = new LinkedHashMap<>();
 
         Backward(Plan f) {
@@ -869,40 +865,14 @@ public final class ConvBnReluKernel implements AutoCloseable {
                 }
                 diffWeightsReorder = same(diffWMd, f.wUserMd) ? null : reorder(diffWMd, f.wUserMd);
 
-                dnnl_convolution_desc_t dd = new dnnl_convolution_desc_t();
-                OneDnn.check(dnnl_convolution_backward_data_desc_init(dd, dnnl_convolution_direct, f.srcMd,
-                        md(wDims, dnnl_format_tag_any), f.dstMd, f.stride, f.padL, f.padR),
-                        "dnnl_convolution_backward_data_desc_init");
-                dnnl_primitive_desc dPd = ImplementationTuner.fastest("conv_bwd_data " + f.shapeKey, dd, f.convPd,
-                        new int[]{DNNL_ARG_DIFF_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_DST});
-                dnnl_memory_desc_t dWMd = query(dPd, dnnl_query_weights_md);
-                dSrc = mem(f.srcMd);
-                dWeights = mem(dWMd);
-                dDiffDst = mem(f.dstMd);
-                convData = prim("conv_bwd_data", new Prim("conv_bwd_data", dPd).arg(DNNL_ARG_DIFF_SRC, dSrc)
-                        .arg(DNNL_ARG_WEIGHTS, dWeights).arg(DNNL_ARG_DIFF_DST, dDiffDst));
-                dataWeightsReorder = same(f.wUserMd, dWMd) ? null : reorder(f.wUserMd, dWMd);
-
                 int oh = (int) f.yDims[2];
                 int ow = (int) f.yDims[3];
-                GemmConvolution mm = GemmConvolution.eligible(oh, ow)
-                        ? new GemmConvolution(g, f.n, f.h, f.w, oh, ow) : null;
-                gemmKernelGradient = mm != null && ImplementationTuner.oursIsFaster("conv_bwd_weights " + f.shapeKey,
-                        () -> ImplementationTuner.time(wPd, new int[]{DNNL_ARG_SRC, DNNL_ARG_DIFF_DST,
+                gemm = GemmConvolution.eligible(oh, ow) ? new GemmConvolution(g, f.n, f.h, f.w, oh, ow) : null;
+                gemmKernelGradient = gemm != null && ImplementationTuner.oursIsFaster("conv_bwd_weights "
+                        + f.shapeKey, () -> ImplementationTuner.time(wPd, new int[]{DNNL_ARG_SRC, DNNL_ARG_DIFF_DST,
                                 DNNL_ARG_DIFF_WEIGHTS}) + (diffWeightsReorder == null ? 0 : ImplementationTuner.time(
                                 diffWeightsReorder.prim.pd, new int[]{DNNL_ARG_FROM, DNNL_ARG_TO})),
-                        () -> mm.time(false));
-                gemmInputGradient = mm != null && ImplementationTuner.oursIsFaster("conv_bwd_data " + f.shapeKey,
-                        () -> ImplementationTuner.time(dPd, new int[]{DNNL_ARG_DIFF_SRC, DNNL_ARG_WEIGHTS,
-                                DNNL_ARG_DIFF_DST}) + (dataWeightsReorder == null ? 0 : ImplementationTuner.time(
-                                dataWeightsReorder.prim.pd, new int[]{DNNL_ARG_FROM, DNNL_ARG_TO})),
-                        () -> mm.time(true));
-                if (mm != null && !gemmKernelGradient && !gemmInputGradient) {
-                    mm.close();
-                    gemm = null;
-                } else {
-                    gemm = mm;
-                }
+                        () -> gemm.time(false));
             } catch (RuntimeException e) {
                 close();
                 throw e;
@@ -971,13 +941,11 @@ public final class ConvBnReluKernel implements AutoCloseable {
                 convWeights.run();
             }
 
-            if (dx != null && gemmInputGradient) {
-                gemm.inputGradient(address(wArr), dyAddr, address(dx));
-            } else if (dx != null) {
-                f.bindWeights(wArr, dataWeightsReorder, dWeights, Slot.KERNEL);
-                dDiffDst.bind(dyAddr);
-                dSrc.bind(address(dx));
-                convData.run();
+            if (dx != null) {
+                if (inputGradient == null) {
+                    inputGradient = new InputGradient();
+                }
+                inputGradient.run(wArr, dyAddr, dx);
             }
         }
 
@@ -987,6 +955,48 @@ public final class ConvBnReluKernel implements AutoCloseable {
             mems.forEach(Mem::close);
             if (gemm != null) {
                 gemm.close();
+            }
+        }
+
+        /** The input gradient: oneDNN's fastest primitive or, on small maps where it wins, the matrix product. */
+        private final class InputGradient {
+            private final Mem diffSrc;
+            private final Mem weights;
+            private final Mem diffDst;
+            private final Prim conv;
+            private final Reorder weightsReorder;
+            private final boolean useGemm;
+
+            InputGradient() {
+                dnnl_convolution_desc_t dd = new dnnl_convolution_desc_t();
+                OneDnn.check(dnnl_convolution_backward_data_desc_init(dd, dnnl_convolution_direct, f.srcMd,
+                        md(f.wDims, dnnl_format_tag_any), f.dstMd, f.stride, f.padL, f.padR),
+                        "dnnl_convolution_backward_data_desc_init");
+                dnnl_primitive_desc dPd = ImplementationTuner.fastest("conv_bwd_data " + f.shapeKey, dd, f.convPd,
+                        new int[]{DNNL_ARG_DIFF_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_DST});
+                dnnl_memory_desc_t wMd = query(dPd, dnnl_query_weights_md);
+                diffSrc = mem(f.srcMd);
+                weights = mem(wMd);
+                diffDst = mem(f.dstMd);
+                conv = prim("conv_bwd_data", new Prim("conv_bwd_data", dPd).arg(DNNL_ARG_DIFF_SRC, diffSrc)
+                        .arg(DNNL_ARG_WEIGHTS, weights).arg(DNNL_ARG_DIFF_DST, diffDst));
+                weightsReorder = same(f.wUserMd, wMd) ? null : reorder(f.wUserMd, wMd);
+                useGemm = gemm != null && ImplementationTuner.oursIsFaster("conv_bwd_data " + f.shapeKey,
+                        () -> ImplementationTuner.time(dPd, new int[]{DNNL_ARG_DIFF_SRC, DNNL_ARG_WEIGHTS,
+                                DNNL_ARG_DIFF_DST}) + (weightsReorder == null ? 0 : ImplementationTuner.time(
+                                weightsReorder.prim.pd, new int[]{DNNL_ARG_FROM, DNNL_ARG_TO})),
+                        () -> gemm.time(true));
+            }
+
+            void run(INDArray wArr, long dyAddr, INDArray dx) {
+                if (useGemm) {
+                    gemm.inputGradient(address(wArr), dyAddr, address(dx));
+                    return;
+                }
+                f.bindWeights(wArr, weightsReorder, weights, Slot.KERNEL);
+                diffDst.bind(dyAddr);
+                diffSrc.bind(address(dx));
+                conv.run();
             }
         }
     }
