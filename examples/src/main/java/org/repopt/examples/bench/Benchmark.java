@@ -221,7 +221,7 @@ public record Benchmark(Preset preset, int warmup, int reps, int iters, int infe
         try {
             List<String> cmd = List.of(PYTHON, script.toString(), "--preset", preset.cliName(), "--json",
                     result.toString(), "--threads", Integer.toString(Runtime.getRuntime().availableProcessors()),
-                    "--reps", Integer.toString(reps));
+                    "--reps", Integer.toString(reps), "--mem-iters", Integer.toString(memIters));
             out.println("running the PyTorch peer: " + String.join(" ", cmd));
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
             try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
