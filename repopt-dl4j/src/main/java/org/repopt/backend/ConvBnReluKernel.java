@@ -539,6 +539,36 @@ public final class ConvBnReluKernel implements AutoCloseable {
         }
     }
 
+    /** Native objects made for one purpose (a shape's forward or backward pass), released together. */
+    private static class Resources {
+        private final List<Mem> mems = new ArrayList<>();
+        private final List<Prim> prims = new ArrayList<>();
+        private final List<Reorder> reorders = new ArrayList<>();
+
+        final Mem mem(dnnl_memory_desc_t md) {
+            Mem m = new Mem(md);
+            mems.add(m);
+            return m;
+        }
+
+        final Prim own(Prim p) {
+            prims.add(p);
+            return p;
+        }
+
+        final Reorder reorder(dnnl_memory_desc_t from, dnnl_memory_desc_t to) {
+            Reorder r = new Reorder(from, to);
+            reorders.add(r);
+            return r;
+        }
+
+        void release() {
+            prims.forEach(Prim::close);
+            reorders.forEach(Reorder::close);
+            mems.forEach(Mem::close);
+        }
+    }
+
     /** Everything that holds native resources, separate from the kernel so the cleaner can release it. */
     private static final class State implements Runnable {
         final List<Plan> plans = new ArrayList<>();
@@ -553,7 +583,7 @@ public final class ConvBnReluKernel implements AutoCloseable {
     }
 
     /** The primitives and buffers of one input shape and mode. */
-    private final class Plan {
+    private final class Plan extends Resources {
         final String key;
         final int n;
         final int h;
@@ -561,9 +591,6 @@ public final class ConvBnReluKernel implements AutoCloseable {
         final boolean training;
         /** Every primitive of this shape by name, the backward ones included (for {@link #implementations()}). */
         final Map<String, Prim> prims = new LinkedHashMap<>();
-        private final List<Prim> ownPrims = new ArrayList<>();
-        private final List<Mem> mems = new ArrayList<>();
-        private final List<Reorder> reorders = new ArrayList<>();
         private final List<AlignedBuffer> owned = new ArrayList<>();
 
         // forward
@@ -683,22 +710,9 @@ public final class ConvBnReluKernel implements AutoCloseable {
             }
         }
 
-        private Mem mem(dnnl_memory_desc_t md) {
-            Mem m = new Mem(md);
-            mems.add(m);
-            return m;
-        }
-
         private Prim prim(String name, Prim p) {
             prims.put(name, p);
-            ownPrims.add(p);
-            return p;
-        }
-
-        private Reorder reorder(dnnl_memory_desc_t from, dnnl_memory_desc_t to) {
-            Reorder r = new Reorder(from, to);
-            reorders.add(r);
-            return r;
+            return own(p);
         }
 
         private AlignedBuffer buffer() {
@@ -785,19 +799,14 @@ public final class ConvBnReluKernel implements AutoCloseable {
             if (backward != null) {
                 backward.close();
             }
-            ownPrims.forEach(Prim::close);
-            reorders.forEach(Reorder::close);
-            mems.forEach(Mem::close);
+            release();
             owned.forEach(AlignedBuffer::close);
         }
     }
 
     /** The backward primitives of one training plan, created with the forward ones as hints. */
-    private final class Backward {
+    private final class Backward extends Resources {
         private final Plan f;
-        private final List<Mem> mems = new ArrayList<>();
-        private final List<Prim> prims = new ArrayList<>();
-        private final List<Reorder> reorders = new ArrayList<>();
         private final Mem bnSrc;
         private final Mem bnMean;
         private final Mem bnVariance;
@@ -879,22 +888,9 @@ public final class ConvBnReluKernel implements AutoCloseable {
             }
         }
 
-        private Mem mem(dnnl_memory_desc_t md) {
-            Mem m = new Mem(md);
-            mems.add(m);
-            return m;
-        }
-
         private Prim prim(String name, Prim p) {
-            prims.add(p);
             f.prims.put(name, p);
-            return p;
-        }
-
-        private Reorder reorder(dnnl_memory_desc_t from, dnnl_memory_desc_t to) {
-            Reorder r = new Reorder(from, to);
-            reorders.add(r);
-            return r;
+            return own(p);
         }
 
         void run(INDArray x, INDArray wArr, INDArray gamma, INDArray beta, INDArray dz, INDArray dW, INDArray dGamma,
@@ -950,9 +946,7 @@ public final class ConvBnReluKernel implements AutoCloseable {
         }
 
         void close() {
-            prims.forEach(Prim::close);
-            reorders.forEach(Reorder::close);
-            mems.forEach(Mem::close);
+            release();
             if (gemm != null) {
                 gemm.close();
             }
