@@ -15,6 +15,7 @@ import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.activations.impl.ActivationIdentity;
 import org.nd4j.linalg.activations.impl.ActivationReLU;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 import org.repopt.backend.OneDnnHelpers;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -321,7 +322,9 @@ public final class ConvBnReluFusion {
     private static ComputationGraph rebuilt(ComputationGraph from, ComputationGraphConfiguration conf) {
         OneDnnHelpers.enable();
         ComputationGraph to = new ComputationGraph(conf);
-        to.init();
+        // Both forms have the same parameters: a zero array of that size, filled below, spares the random draws of a
+        // fresh init (and leaves ND4J's global generator as the caller left it).
+        to.init(Nd4j.create(from.params().dataType(), 1, from.numParams()), false);
         List<INDArray[]> pairs = new ArrayList<>();
         for (Layer l : to.getLayers()) {
             String name = l.conf().getLayer().getLayerName();
