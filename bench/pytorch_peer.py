@@ -515,6 +515,13 @@ def check_gr_equivalence(spec, seed, steps=5, lr=0.05):
 # Measurements
 # ----------------------------------------------------------------------------------------------
 
+def cpu_path():
+    """What PyTorch computes with: its default CPU path, oneDNN (mkldnn) convolutions on contiguous NCHW tensors."""
+    return ("oneDNN (torch.backends.mkldnn) available=%s enabled=%s; float32 tensors in PyTorch's default "
+            "contiguous NCHW memory format; %d threads" % (torch.backends.mkldnn.is_available(),
+                                                          torch.backends.mkldnn.enabled, torch.get_num_threads()))
+
+
 def random_batch(spec, batch, seed):
     gen = torch.Generator().manual_seed(seed)
     x = torch.randn(batch, spec.in_channels, spec.height, spec.width, generator=gen)
@@ -761,9 +768,12 @@ def main(argv):
                 "memory_malloc": "stock glibc" if args.malloc_stock else
                 "MALLOC_MMAP_THRESHOLD_=%d in the memory subprocesses only" % MMAP_THRESHOLD,
                 "repopt_scales": "Hyper-Search init values as constants (s3=s1=1 for block 0 of a stage, "
-                "else sqrt(2/i); sid=1)"}
+                "else sqrt(2/i); sid=1)", "cpu_path": cpu_path()}
     print("PyTorch peer benchmark: preset %s, torch %s, threads %d, CPU %s, load avg %.2f %.2f %.2f"
           % (args.preset, torch.__version__, torch.get_num_threads(), cpu_model(), *load_start))
+    print("CPU path: %s" % settings["cpu_path"])
+    if not (torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled):
+        print("warning: PyTorch's oneDNN (mkldnn) path is off: this is not PyTorch's default CPU path", flush=True)
     print("settings: batch %d, warm-up %d, reps %d x %d iters, inference %d iters/rep, memory %d iters, "
           "lr %g, momentum %g Nesterov, wd %g, seed %d"
           % (batch, args.warmup, args.reps, args.iters, args.infer_iters, args.mem_iters, args.lr,

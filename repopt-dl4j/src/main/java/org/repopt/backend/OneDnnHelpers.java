@@ -5,12 +5,14 @@ import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.layers.HelperUtils;
 import org.deeplearning4j.nn.layers.mkldnn.BaseMKLDNNHelper;
+import org.nd4j.linalg.factory.Environment;
 import org.nd4j.linalg.factory.Nd4j;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * Turns on DL4J's oneDNN layer helpers, which DL4J 1.0.0-M2.1 ships switched off twice over.
@@ -26,6 +28,13 @@ import java.util.Map;
  * Helpers are chosen when a layer is instantiated, so {@link #enable()} must run before
  * {@code ComputationGraph.init()}: every builder and entry point of this project calls it. On the CUDA backend
  * the same switch lets DL4J use cuDNN where {@code deeplearning4j-cuda} is on the class path.
+ *
+ * <p><b>Process-wide state.</b> This class is the one place the project changes DL4J's or ND4J's global settings:
+ * {@link #enable()} sets the system property above (once, unless the user set it), and
+ * {@link #withoutPlatformHelpers} turns ND4J's "platform helpers allowed" flag off for the duration of one call
+ * ({@code EngineSelectingConvHelper} does so for the backward pass of convolutions on maps of a few pixels). That flag
+ * is process-wide: an op another thread runs at the same moment also takes libnd4j's generic path, which changes its
+ * speed, not its result. Everything else (seeds, workspaces, data types) is per network or per component.
  */
 public final class OneDnnHelpers {
 
@@ -62,6 +71,25 @@ public final class OneDnnHelpers {
                         + "org.nd4j.nativeblas.Nd4jCpu on the class path");
             }
             enabled = true;
+        }
+    }
+
+    /**
+     * Runs {@code op} with ND4J's platform helpers (oneDNN inside libnd4j) switched off, then restores the previous
+     * setting. Process-wide: see the class comment.
+     *
+     * @param op  the work, typically one libnd4j op call
+     * @param <T> its result
+     * @return {@code op}'s result
+     */
+    public static <T> T withoutPlatformHelpers(Supplier<T> op) {
+        Environment env = Nd4j.getEnvironment();
+        boolean allowed = env.helpersAllowed();
+        env.allowHelpers(false);
+        try {
+            return op.get();
+        } finally {
+            env.allowHelpers(allowed);
         }
     }
 

@@ -13,6 +13,7 @@ import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.repopt.nn.ChannelScaleLayer;
+import org.repopt.nn.ConvBnReluLayer;
 
 import java.util.List;
 import java.util.Locale;
@@ -81,9 +82,9 @@ public record ModelStats(long trainableParams, long multiplyAccumulates) {
             return 0;
         }
         long n = layer.initializer().numParams(layer);
-        if (layer instanceof BatchNormalization) {
+        if (layer instanceof BatchNormalization || layer instanceof ConvBnReluLayer) {
             // running mean and variance (or log std) are statistics, not parameters
-            return n - 2 * ((BatchNormalization) layer).getNOut();
+            return n - 2 * ((FeedForwardLayer) layer).getNOut();
         }
         if (layer instanceof ChannelScaleLayer && !((ChannelScaleLayer) layer).isTrainable()) {
             return 0;

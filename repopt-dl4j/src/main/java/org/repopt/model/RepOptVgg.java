@@ -51,13 +51,19 @@ public final class RepOptVgg extends VggModel {
      * Builds the network and attaches the RepOptimizer: the scales must be this architecture's (block names,
      * channels and strides, in order); each block's scales go to the conv of the same block; the network is
      * re-initialized unless the optimizer is in fine-tune mode. The builder's mapping is set to this model's names.
+     * The scales are assigned on the three-layer form; the network comes in the engine's form (a fused layer keeps
+     * its conv's name and kernel, so the Grad Mult stays on the same kernel).
      *
-     * @param optimizer a RepOptimizer builder holding the scales and hyper-parameters
+     * @param optimizer a RepOptimizer builder holding the scales and hyper-parameters, or a baseline (no scales)
      * @return the network, ready for {@code fit}
      * @throws IllegalArgumentException naming the first block where the scales do not fit
      */
+    @Override
     public ComputationGraph init(RepOptimizer.Builder optimizer) {
+        if (optimizer.scales().isEmpty()) {
+            return super.init(optimizer);   // RepOptimizer.baseline(...): the plain-SGD VGG
+        }
         spec().requireMatches(optimizer.scales(), "RepOpt-VGG-" + spec().name());
-        return optimizer.mapByName(convOfBlock()).applyTo(conf());
+        return super.init(optimizer.mapByName(convOfBlock()));
     }
 }

@@ -19,6 +19,8 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 import org.repopt.backend.Nd4jRandom;
 import org.repopt.backend.OneDnnHelpers;
+import org.repopt.gr.RepOptimizer;
+import org.repopt.nn.BlockEngine;
 import org.repopt.nn.EngineSelectingConvolutionLayer;
 
 import java.util.Objects;
@@ -28,6 +30,13 @@ import java.util.function.Function;
  * What every model of the family shares, DL4J-zoo style: a {@link VggSpec}, a data type and a seed, the input,
  * the stem-and-stages skeleton and the head (global average pooling, linear, softmax cross-entropy). A family only
  * says how one block is built ({@link #addBlock}).
+ *
+ * <p>{@link #conf()} builds blocks as DL4J's {@code conv -> BatchNormalization -> ReLU} layers: the configuration a
+ * DL4J user reads and edits, and the one the RepOptimizer assigns scales on. The networks {@link #init()} and
+ * {@link #init(RepOptimizer.Builder)} return are in the {@linkplain #engine() engine's} form: with
+ * {@link BlockEngine#ONEDNN} (the default on the CPU backend for FLOAT networks when oneDNN is present) each such
+ * triple is one fused {@code ConvBnReluLayer} with the same parameters, initialized identically. Families whose
+ * blocks have branches (RepVGG, Hyper-Search) have no such triple and are the same under both engines.
  *
  * <p>The configuration carries DL4J's default updater: training code attaches the RepOptimizer
  * ({@code RepOptimizer.sgd(...)}) or the same recipe without Grad Mult ({@code RepOptimizer.baseline(...)}).
@@ -51,12 +60,14 @@ public abstract class VggModel {
     private final VggSpec spec;
     private final DataType dataType;
     private final long seed;
+    private final BlockEngine engine;
 
     /** @param builder the common options */
     protected VggModel(Builder<?, ?> builder) {
         this.spec = builder.spec;
         this.dataType = builder.dataType;
         this.seed = builder.seed;
+        this.engine = builder.engine != null ? builder.engine : BlockEngine.defaultFor(builder.dataType);
     }
 
     /** @return the architecture */
@@ -77,6 +88,11 @@ public abstract class VggModel {
         return seed;
     }
 
+    /** @return how conv-BN-ReLU blocks are computed */
+    public BlockEngine engine() {
+        return engine;
+    }
+
     /** @return the family's name, e.g. {@code RepOpt-VGG} */
     public abstract String family();
 
@@ -95,7 +111,7 @@ public abstract class VggModel {
      */
     protected abstract String addBlock(ComputationGraphConfiguration.GraphBuilder g, BlockSpec block, String input);
 
-    /** @return the whole graph, open for additions; input types set */
+    /** @return the whole graph as DL4J layers (three per conv-BN-ReLU block), open for additions; input types set */
     public ComputationGraphConfiguration.GraphBuilder graphBuilder() {
         ComputationGraphConfiguration.GraphBuilder g = newGraph(seed, dataType);
         String prev = LayerNames.INPUT;
@@ -110,14 +126,14 @@ public abstract class VggModel {
                 .setInputTypes(InputType.convolutional(spec.inputHeight(), spec.inputWidth(), spec.inputChannels()));
     }
 
-    /** @return the configuration */
+    /** @return the configuration in DL4J's layers (three per conv-BN-ReLU block) */
     public ComputationGraphConfiguration conf() {
         return graphBuilder().build();
     }
 
-    /** @return an initialized network with DL4J's default updater (oneDNN helpers on) */
+    /** @return an initialized network with DL4J's default updater (oneDNN helpers on), in the engine's form */
     public ComputationGraph init() {
-        return initialized(conf());
+        return initialized(engine.apply(conf()));
     }
 
     /**
@@ -136,6 +152,17 @@ public abstract class VggModel {
         ComputationGraph net = new ComputationGraph(conf);
         net.init();
         return net;
+    }
+
+    /**
+     * Builds the network with an optimizer attached ({@link RepOptimizer#baseline} for the paper's baselines), in
+     * the engine's form.
+     *
+     * @param optimizer the optimizer's builder
+     * @return the network, ready for {@code fit}
+     */
+    public ComputationGraph init(RepOptimizer.Builder optimizer) {
+        return engine.applyReplacing(optimizer.applyTo(conf()));
     }
 
     /**
@@ -179,6 +206,7 @@ public abstract class VggModel {
         private final VggSpec spec;
         private DataType dataType = DataType.FLOAT;
         private long seed = DEFAULT_SEED;
+        private BlockEngine engine;
 
         /** @param spec the architecture */
         protected Builder(VggSpec spec) {
@@ -194,6 +222,14 @@ public abstract class VggModel {
         /** @param s initialization seed (default {@value VggModel#DEFAULT_SEED}) */
         public B seed(long s) {
             this.seed = s;
+            return self();
+        }
+
+        /**
+         * @param e how conv-BN-ReLU blocks are computed (default: {@link BlockEngine#defaultFor} the data type)
+         */
+        public B engine(BlockEngine e) {
+            this.engine = Objects.requireNonNull(e, "engine");
             return self();
         }
 

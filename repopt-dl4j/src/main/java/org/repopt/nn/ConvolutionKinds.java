@@ -18,11 +18,13 @@ public final class ConvolutionKinds {
      * @param layer a layer configuration
      * @return whether it is DL4J's {@link ConvolutionLayer} or a subclass that only changes how it computes (such as
      * {@link EngineSelectingConvolutionLayer}); DL4J's 1D, 3D, depthwise, separable and transposed convolutions extend
-     * {@link ConvolutionLayer} too, and are not
+     * {@link ConvolutionLayer} too, and are not, nor is {@link ConvBnReluLayer}, which also normalizes and rectifies
+     * its output
      */
     public static boolean isPlain2D(Layer layer) {
         return layer instanceof ConvolutionLayer && !(layer instanceof Convolution1DLayer)
                 && !(layer instanceof Convolution3D) && !(layer instanceof DepthwiseConvolution2D)
-                && !(layer instanceof SeparableConvolution2D) && !(layer instanceof Deconvolution2D);
+                && !(layer instanceof SeparableConvolution2D) && !(layer instanceof Deconvolution2D)
+                && !(layer instanceof ConvBnReluLayer);
     }
 }

@@ -10,15 +10,14 @@ import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.activations.IActivation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Environment;
-import org.nd4j.linalg.factory.Nd4j;
+import org.repopt.backend.OneDnnHelpers;
 
 /**
  * DL4J's oneDNN convolution helper, except that the backward pass of small input maps runs on libnd4j's generic
- * implementation (see {@link EngineSelectingConvolutionLayer}). The switch is ND4J's process-wide
- * "platform helpers allowed" flag, turned off for the duration of the one backward op and restored afterwards; a
- * second thread training another network at that moment would run its own ops on the generic path too, which
- * changes its speed, not its results.
+ * implementation (see {@link EngineSelectingConvolutionLayer}). libnd4j offers no per-op engine choice, so the switch
+ * is ND4J's process-wide "platform helpers allowed" flag, turned off for the one backward op through
+ * {@link OneDnnHelpers#withoutPlatformHelpers}, the project's single place for such global switches (its comment
+ * says what another thread sees meanwhile). A threshold of 0 pixels never touches the flag.
  */
 public class EngineSelectingConvHelper extends MKLDNNConvHelper {
 
@@ -49,15 +48,8 @@ public class EngineSelectingConvHelper extends MKLDNNConvHelper {
                     weightGradView, afn, mode, bwdFilterAlgo, bwdDataAlgo, convolutionMode, dilation, format,
                     workspaceMgr);
         }
-        Environment env = Nd4j.getEnvironment();
-        boolean allowed = env.helpersAllowed();
-        env.allowHelpers(false);
-        try {
-            return super.backpropGradient(input, weights, bias, delta, kernel, strides, pad, biasGradView,
-                    weightGradView, afn, mode, bwdFilterAlgo, bwdDataAlgo, convolutionMode, dilation, format,
-                    workspaceMgr);
-        } finally {
-            env.allowHelpers(allowed);
-        }
+        return OneDnnHelpers.withoutPlatformHelpers(() -> super.backpropGradient(input, weights, bias, delta, kernel,
+                strides, pad, biasGradView, weightGradView, afn, mode, bwdFilterAlgo, bwdDataAlgo, convolutionMode,
+                dilation, format, workspaceMgr));
     }
 }

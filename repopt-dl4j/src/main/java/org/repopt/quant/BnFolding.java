@@ -8,6 +8,7 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.params.ConvolutionParamInitializer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.repopt.model.BatchNormAffine;
+import org.repopt.nn.ConvBnReluFusion;
 import org.repopt.nn.ParamValues;
 
 import java.util.ArrayList;
@@ -33,13 +34,15 @@ public final class BnFolding {
     }
 
     /**
-     * @param graph a trained plain VGG (blocks with or without batch normalization)
+     * @param trained a trained plain VGG (blocks with or without batch normalization, or fused conv-BN-ReLU layers)
      * @return a new graph without batch normalization whose convolutions all have a bias; blocks that had no batch
      * normalization keep their convolution unchanged. The new graph's updater state is fresh: it is a model to
      * deploy, not a training checkpoint.
      * @throws IllegalArgumentException if the graph is not a plain VGG
      */
-    public static ComputationGraph fold(ComputationGraph graph) {
+    public static ComputationGraph fold(ComputationGraph trained) {
+        // Fused conv-BN-ReLU layers are split into DL4J's three layers first (same parameters).
+        ComputationGraph graph = ConvBnReluFusion.unfuse(trained);
         PlainVgg vgg = PlainVgg.of(graph);
         ComputationGraphConfiguration conf = graph.getConfiguration().clone();
         Set<String> folded = new HashSet<>();

@@ -91,7 +91,6 @@ public enum ModelFamily {
         if (this == REPOPT_VGG) {
             return ((RepOptVgg) model).init(RepOptimizer.sgd(scales).momentum(momentum).weightDecay(weightDecay));
         }
-        return RepOptimizer.baseline(GradMult.Form.SGD).momentum(momentum).weightDecay(weightDecay)
-                .applyTo(model.conf());
+        return model.init(RepOptimizer.baseline(GradMult.Form.SGD).momentum(momentum).weightDecay(weightDecay));
     }
 }

@@ -6,6 +6,7 @@ import org.junit.jupiter.api.TestFactory;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.repopt.nn.ConvBnReluFusion;
 import org.repopt.nn.ParamValues;
 import org.repopt.testing.GoldenCase;
 import org.repopt.testing.TinyNets;
@@ -48,8 +49,12 @@ class GoldenEquivalenceTest {
         }
         assertTrue(files.size() >= 2, "expected the shipped sgd and adamw cases, found " + files);
         return files.stream().flatMap(f -> Stream.of(
-                DynamicTest.dynamicTest(f.getFileName() + " [double, 1e-9]", () -> run(f, DataType.DOUBLE)),
-                DynamicTest.dynamicTest(f.getFileName() + " [float, 2e-3 relative]", () -> run(f, DataType.FLOAT)),
+                DynamicTest.dynamicTest(f.getFileName() + " [double, 1e-9]", () -> run(f, DataType.DOUBLE, false)),
+                DynamicTest.dynamicTest(f.getFileName() + " [float, 2e-3 relative]", () -> run(f, DataType.FLOAT, false)),
+                DynamicTest.dynamicTest(f.getFileName() + " [float, fused conv-BN-ReLU layers, 2e-3 relative]",
+                        () -> run(f, DataType.FLOAT, true)),
+                DynamicTest.dynamicTest(f.getFileName() + " [double, fused conv-BN-ReLU layers, 1e-9]",
+                        () -> run(f, DataType.DOUBLE, true)),
                 DynamicTest.dynamicTest(f.getFileName() + " [grad mult and re-init]", () -> staticParts(f))));
     }
 
@@ -75,7 +80,11 @@ class GoldenEquivalenceTest {
         }
     }
 
-    private static void run(Path file, DataType type) throws IOException {
+    /**
+     * @param fused run the blocks as fused conv-BN-ReLU layers ({@link ConvBnReluFusion}): on oneDNN in float, on DL4J's
+     *              three layers in double
+     */
+    private static void run(Path file, DataType type, boolean fused) throws IOException {
         GoldenCase c = GoldenCase.read(file);
         int h = (int) c.batchShape.get(0)[2];
         int w = (int) c.batchShape.get(0)[3];
@@ -93,10 +102,19 @@ class GoldenEquivalenceTest {
         }
         // The case starts from its own re-initialized kernels, so the network keeps the weights we load.
         ComputationGraph net = opt.weightDecay(c.hyper.get("weight_decay").asDouble()).fineTune().applyTo(conf);
+        if (fused) {
+            net = ConvBnReluFusion.fuse(net);
+            assertEquals(c.blocks.size(), ConvBnReluFusion.fusedLayers(net.getConfiguration()).size());
+        }
         loadStart(net, c);
         double tol = type == DataType.DOUBLE ? DOUBLE_TOLERANCE : FLOAT_TOLERANCE;
         for (int k = 0; k < c.steps.size(); k++) {
             net.fit(c.batch(k, type));
+            if (fused && k == 0) {
+                String engine = ((org.repopt.nn.ConvBnRelu) net.getLayer("conv0")).engine();
+                boolean oneDnn = type == DataType.FLOAT && org.repopt.backend.OneDnn.available();
+                assertEquals(oneDnn, "oneDNN".equals(engine), engine);
+            }
             for (Map.Entry<String, double[]> e : c.steps.get(k).entrySet()) {
                 double[] actual = param(net, e.getKey(), c);
                 double[] expected = e.getValue();
@@ -136,12 +154,18 @@ class GoldenEquivalenceTest {
         INDArray p;
         switch (parts[0]) {
             case "w": p = net.getLayer("conv" + parts[1]).getParam("W"); break;
-            case "g": p = net.getLayer("bn" + parts[1]).getParam("gamma"); break;
-            case "b": p = net.getLayer("bn" + parts[1]).getParam("beta"); break;
+            case "g": p = batchNorm(net, parts[1]).getParam("gamma"); break;
+            case "b": p = batchNorm(net, parts[1]).getParam("beta"); break;
             case "lw": p = net.getLayer("out").getParam("W").transpose(); break;
             case "lb": p = net.getLayer("out").getParam("b"); break;
             default: throw new IllegalArgumentException("unknown parameter " + key + " in " + c.name);
         }
         return p.dup('c').castTo(DataType.DOUBLE).data().asDouble();
+    }
+
+    /** The layer holding block {@code i}'s batch norm: its own, or the fused layer that absorbed it. */
+    private static org.deeplearning4j.nn.api.Layer batchNorm(ComputationGraph net, String i) {
+        return net.getConfiguration().getVertices().containsKey("bn" + i) ? net.getLayer("bn" + i)
+                : net.getLayer("conv" + i);
     }
 }

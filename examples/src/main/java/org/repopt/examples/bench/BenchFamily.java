@@ -6,6 +6,7 @@ import org.nd4j.linalg.learning.config.Nesterovs;
 import org.repopt.gr.GradMult;
 import org.repopt.gr.RepOptimizer;
 import org.repopt.model.RepOptVgg;
+import org.repopt.nn.BlockEngine;
 import org.repopt.train.ModelFamily;
 
 import java.util.Locale;
@@ -40,17 +41,18 @@ public enum BenchFamily {
     /**
      * @param preset the architecture and scales
      * @param seed   initialization seed
+     * @param engine how conv-BN-ReLU blocks are computed (RepOpt-VGG and Nesterovs; RepVGG and HS have none)
      * @return the family's network, ready to train
      */
-    public ComputationGraph network(Preset preset, long seed) {
+    public ComputationGraph network(Preset preset, long seed, BlockEngine engine) {
         switch (this) {
             case REPOPT:
-                return withLearningRate(ModelFamily.REPOPT_VGG.network(preset.spec(), DataType.FLOAT, seed,
-                        preset.scales(), MOMENTUM, WEIGHT_DECAY));
+                return withLearningRate(engine.applyReplacing(ModelFamily.REPOPT_VGG.network(preset.spec(),
+                        DataType.FLOAT, seed, preset.scales(), MOMENTUM, WEIGHT_DECAY)));
             case NESTEROVS:
-                return RepOptimizer.baseline(GradMult.Form.SGD).updater(new Nesterovs(LR, MOMENTUM))
-                        .weightDecay(WEIGHT_DECAY)
-                        .applyTo(RepOptVgg.builder(preset.spec()).seed(seed).build().conf());
+                return RepOptVgg.builder(preset.spec()).seed(seed).engine(engine).build().init(
+                        RepOptimizer.baseline(GradMult.Form.SGD).updater(new Nesterovs(LR, MOMENTUM))
+                                .weightDecay(WEIGHT_DECAY));
             case REPVGG:
                 return withLearningRate(ModelFamily.REPVGG.network(preset.spec(), DataType.FLOAT, seed, null,
                         MOMENTUM, WEIGHT_DECAY));

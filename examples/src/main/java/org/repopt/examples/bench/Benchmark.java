@@ -7,10 +7,12 @@ import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.shade.jackson.databind.JsonNode;
 import org.nd4j.shade.jackson.databind.ObjectMapper;
+import org.repopt.backend.OneDnn;
 import org.repopt.backend.OneDnnHelpers;
 import org.repopt.model.FusedVgg;
 import org.repopt.model.ModelStats;
 import org.repopt.model.RepOptVgg;
+import org.repopt.nn.BlockEngine;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,9 +45,10 @@ import java.util.concurrent.TimeUnit;
  * @param memIters   training iterations of each memory probe
  * @param pytorch    whether to run the PyTorch peer
  * @param repoRoot   the repository root (where {@code bench/pytorch_peer.py} lives)
+ * @param engine     how the plain VGG's conv-BN-ReLU blocks are computed (RepOpt-VGG and Nesterovs)
  */
 public record Benchmark(Preset preset, int warmup, int reps, int iters, int inferIters, int memIters,
-                        boolean pytorch, Path repoRoot) {
+                        boolean pytorch, Path repoRoot, BlockEngine engine) {
 
     private static final Logger LOG = LoggerFactory.getLogger(Benchmark.class);
     private static final String PYTHON = "/usr/bin/python3";
@@ -100,7 +103,7 @@ public record Benchmark(Preset preset, int warmup, int reps, int iters, int infe
         DataSet batch = randomBatch(preset, 7);
         Map<BenchFamily, ComputationGraph> nets = new EnumMap<>(BenchFamily.class);
         for (BenchFamily f : BenchFamily.values()) {
-            nets.put(f, f.network(preset, 42));
+            nets.put(f, f.network(preset, 42, engine));
             for (int i = 0; i < warmup; i++) {
                 nets.get(f).fit(batch);
             }
@@ -140,6 +143,7 @@ public record Benchmark(Preset preset, int warmup, int reps, int iters, int infe
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("preset", preset.cliName());
         json.put("batch", preset.batch());
+        json.put("engine", engine.cliName());
         for (BenchFamily f : BenchFamily.values()) {
             json.put(f.key() + "_imgs_per_sec", Figure.of(train.get(f)).median());
         }
@@ -190,6 +194,7 @@ public record Benchmark(Preset preset, int warmup, int reps, int iters, int infe
         cmd.add(preset.cliName());
         cmd.add(f.key());
         cmd.add(Integer.toString(memIters));
+        cmd.add(engine.cliName());
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String last = null;
         try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
@@ -217,7 +222,7 @@ public record Benchmark(Preset preset, int warmup, int reps, int iters, int infe
         try {
             List<String> cmd = List.of(PYTHON, script.toString(), "--preset", preset.cliName(), "--json",
                     result.toString(), "--threads", Integer.toString(Runtime.getRuntime().availableProcessors()),
-                    "--reps", Integer.toString(reps));
+                    "--reps", Integer.toString(reps), "--mem-iters", Integer.toString(memIters));
             out.println("running the PyTorch peer: " + String.join(" ", cmd));
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
             try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
@@ -251,6 +256,7 @@ public record Benchmark(Preset preset, int warmup, int reps, int iters, int infe
         m.put("backend", OneDnnHelpers.backendName() + (OneDnnHelpers.isCpuBackend() && OneDnnHelpers.helpersRequested()
                 ? " (nd4j-native, oneDNN layer helpers on)" : ""));
         m.put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
+        m.put("onednn", OneDnn.describe());
         m.put("cpu_flags_avx512", Machine.cpuField("flags").contains("avx512f"));
         return m;
     }
@@ -259,6 +265,7 @@ public record Benchmark(Preset preset, int warmup, int reps, int iters, int infe
     @Override
     public String toString() {
         return "preset=" + preset.cliName() + " warmup=" + warmup + " reps=" + reps + " iters=" + iters
-                + " infer-iters=" + inferIters + " mem-iters=" + memIters + " pytorch=" + pytorch;
+                + " infer-iters=" + inferIters + " mem-iters=" + memIters + " pytorch=" + pytorch + " engine="
+                + engine.cliName();
     }
 }

@@ -2,6 +2,7 @@ package org.repopt.examples.bench;
 
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.dataset.DataSet;
+import org.repopt.nn.BlockEngine;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -18,19 +19,20 @@ public final class MemoryProbe {
     }
 
     /**
-     * @param args preset, family, iterations
+     * @param args preset, family, iterations, engine
      * @throws IOException when {@code /proc/self/status} cannot be read
      */
     public static void main(String[] args) throws IOException {
-        if (args.length != 3) {
-            throw new IllegalArgumentException("usage: MemoryProbe PRESET FAMILY ITERATIONS");
+        if (args.length != 4) {
+            throw new IllegalArgumentException("usage: MemoryProbe PRESET FAMILY ITERATIONS ENGINE");
         }
         Preset preset = Preset.parse(args[0]);
         BenchFamily family = BenchFamily.parse(args[1]);
         int iterations = Integer.parseInt(args[2]);
+        BlockEngine engine = BlockEngine.parse(args[3]);
         DataSet batch = Benchmark.randomBatch(preset, 1);
         double baseline = statusMb("VmRSS");
-        ComputationGraph net = family.network(preset, 1);
+        ComputationGraph net = family.network(preset, 1, engine);
         for (int i = 0; i < iterations; i++) {
             net.fit(batch);
         }

@@ -7,6 +7,7 @@ import org.repopt.examples.bench.GhostNetBench;
 import org.repopt.examples.bench.Preset;
 import org.repopt.io.AtomicFiles;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -49,6 +50,9 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--no-pytorch", description = "Skip the PyTorch peer.")
     private boolean noPytorch;
 
+    @Mixin
+    private EngineArgs engine;
+
     @Option(names = "--ghostnet", description = "Instead: RepOpt-GhostNet-0.5x (RepOptimizer) against its Hyper-Search "
             + "model and the same target with plain SGD, training images/s at the preset's input shape, classes and "
             + "batch (--warmup, --reps, --iters apply).")
@@ -70,7 +74,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         Benchmark bench = new Benchmark(p, or(warmup, small ? 10 : 3), or(reps, small ? 5 : 3), or(iters, small ? 30 : 8),
                 or(inferIters, small ? 30 : 8), or(memIters, small ? 10 : 3), !noPytorch,
-                Path.of(System.getProperty("repopt.home", ".")));
+                Path.of(System.getProperty("repopt.home", ".")), engine.engine());
         System.out.println("bench " + bench);
         Map<String, Object> figures = bench.run(System.out);
         System.out.println();
@@ -93,8 +97,8 @@ final class BenchCommand implements Callable<Integer> {
 
     private static String table(Map<String, Object> f) {
         StringBuilder sb = new StringBuilder();
-        sb.append(String.format(Locale.ROOT, "preset %s, batch %s, %s%n", f.get("preset"), f.get("batch"),
-                ((Map<?, ?>) f.get("machine")).get("cpu_model")));
+        sb.append(String.format(Locale.ROOT, "preset %s, batch %s, engine %s, %s%n", f.get("preset"), f.get("batch"),
+                f.get("engine"), ((Map<?, ?>) f.get("machine")).get("cpu_model")));
         sb.append(String.format(Locale.ROOT, "%-28s %14s %14s%n", "", "DL4J", "PyTorch"));
         for (String k : new String[]{"repopt", "nesterovs", "repvgg", "hs"}) {
             sb.append(String.format(Locale.ROOT, "%-28s %14s %14s%n", k + " train images/s", fmt(f.get(k + "_imgs_per_sec")),
@@ -117,6 +121,8 @@ final class BenchCommand implements Callable<Integer> {
                 ratio(f.get("pytorch_repopt_peak_rss_mb"), f.get("pytorch_repvgg_peak_rss_mb"))));
         sb.append(String.format(Locale.ROOT, "%-28s %14s%n", "DL4J / PyTorch (RepOpt)",
                 ratio(f.get("repopt_imgs_per_sec"), f.get("pytorch_repopt_imgs_per_sec"))));
+        sb.append(String.format(Locale.ROOT, "%-28s %14s%n", "RepOpt peak RSS DL4J/PyTorch",
+                ratio(f.get("repopt_peak_rss_mb"), f.get("pytorch_repopt_peak_rss_mb"))));
         sb.append(String.format(Locale.ROOT, "%-28s %14s%n", "RepOpt training GFLOP/s", fmt(f.get("repopt_train_gflops_per_sec"))));
         return sb.toString();
     }

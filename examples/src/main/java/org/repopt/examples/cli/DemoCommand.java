@@ -18,6 +18,7 @@ import org.repopt.train.TrainConfig;
 import org.repopt.train.TrainResult;
 import org.repopt.train.Trainer;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
@@ -65,6 +66,9 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--no-progress", description = "No progress bars (also off when the output is not a terminal).")
     private boolean noProgress;
 
+    @Mixin
+    private EngineArgs engine;
+
     /** One row of the result table. */
     private record Row(String model, String role, double top1, double imagesPerSecond, double wallSeconds,
                        long params) {
@@ -105,8 +109,8 @@ final class DemoCommand implements Callable<Integer> {
                         family.needsScales() ? searched.file().toAbsolutePath().toString() : null,
                         TorchSgd.DEFAULT_MOMENTUM, recipe.weightDecay());
                 try (RunFolder run = RunInfo.startRun(dir)) {
-                    ComputationGraph net = family.network(spec, DataType.FLOAT, seed,
-                            family.needsScales() ? scales : null, info.momentum(), info.weightDecay());
+                    ComputationGraph net = engine.apply(family.network(spec, DataType.FLOAT, seed,
+                            family.needsScales() ? scales : null, info.momentum(), info.weightDecay()));
                     info.write(run);
                     result = trainer.train(net, data, run);
                 }

@@ -10,6 +10,7 @@ import org.repopt.io.JsonFormatException;
 import org.repopt.io.StrictJson;
 import org.repopt.model.RepVgg;
 import org.repopt.model.VggSpec;
+import org.repopt.nn.ConvBnReluFusion;
 import org.repopt.train.ModelFamily;
 import org.repopt.train.RunFolder;
 import org.repopt.train.Trainer;
@@ -97,7 +98,7 @@ record RunInfo(String model, String variant, String dataset, String dataDir, int
 
     /**
      * The run's deployable plain model: its last intact checkpoint, fused for RepVGG, as trained for RepOpt-VGG and
-     * VGG.
+     * VGG (in DL4J's conv, batch-norm and ReLU layers whichever engine trained it).
      *
      * @param run the run folder
      * @return the deploy network
@@ -112,7 +113,9 @@ record RunInfo(String model, String variant, String dataset, String dataDir, int
         Path checkpoint = Trainer.latestCheckpoint(run).orElseThrow(
                 () -> new IllegalArgumentException(run + " holds no checkpoint yet"));
         ComputationGraph trained = ModelSerializer.restoreComputationGraph(checkpoint.toFile(), false);
-        return family() == ModelFamily.REPVGG ? RepVgg.builder(spec()).build().deploy(trained) : trained;
+        // Fused conv-BN-ReLU layers (the oneDNN engine) are written as DL4J's three layers: a plain DL4J graph.
+        return family() == ModelFamily.REPVGG ? RepVgg.builder(spec()).build().deploy(trained)
+                : ConvBnReluFusion.unfuse(trained);
     }
 
     /**

@@ -39,6 +39,8 @@ final class TrainCommand implements Callable<Integer> {
     private TrainArgs train;
     @Mixin
     private DataParallelArgs parallel;
+    @Mixin
+    private EngineArgs engine;
     @Spec
     private CommandSpec spec;
 
@@ -59,8 +61,8 @@ final class TrainCommand implements Callable<Integer> {
         RunInfo info = RunInfo.of(family, model.variant, data, cropPadding, arch, model.scalesSource(),
                 train.momentum, train.weightDecay(recipe));
         try (EpochFitter fitter = parallel.open(); RunFolder run = RunInfo.startRun(config.outputDir())) {
-            ComputationGraph net = family.network(arch, DataType.FLOAT, config.seed(), scales, info.momentum(),
-                    info.weightDecay());
+            ComputationGraph net = engine.apply(family.network(arch, DataType.FLOAT, config.seed(), scales,
+                    info.momentum(), info.weightDecay()));
             info.write(run);
             return report(info, ds, new Trainer(config, System.out).withEpochFitter(fitter).train(net, ds, run),
                     config.outputDir());
