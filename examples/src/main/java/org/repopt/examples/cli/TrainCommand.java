@@ -30,15 +30,19 @@ final class TrainCommand implements Callable<Integer> {
     private ModelArgs model;
     @Mixin
     private TrainArgs train;
+    @Mixin
+    private ListenerArgs listen;
 
     @Override
     public Integer call() throws Exception {
+        listen.check(train.resume);
         Recipe recipe = data.recipe();
         ModelFamily family = model.family();
         ImageDataset ds = data.open(train.cropPadding(recipe));
         VggSpec spec = model.spec(ds);
         TrainConfig config = train.config(recipe, Path.of("runs", family.cliName() + "-"
                 + model.variant.toLowerCase(Locale.ROOT) + "-" + ds.name()));
+        listen.checkRunDir(config.outputDir());
         Trainer trainer = new Trainer(config, System.out);
         TrainResult result;
         if (train.resume) {
@@ -49,7 +53,13 @@ final class TrainCommand implements Callable<Integer> {
                     train.momentum, train.weightDecay(recipe));
             RunInfo.of(family, model.variant, ds.name(), spec, scales == null ? null : model.scales)
                     .write(config.outputDir());
-            result = trainer.train(net, ds);
+            ListenerArgs.Attached listeners = listen.attach(net, config.outputDir(),
+                    config.outputDir().getFileName().toString(), System.out);
+            try {
+                result = trainer.train(net, ds);
+            } finally {
+                listeners.close();
+            }
         }
         System.out.println(family.displayName() + "-" + spec.name() + " on " + ds.name() + ": " + result.summary());
         System.out.println("run folder: " + config.outputDir());
