@@ -63,6 +63,9 @@ public final class Dl4jTrainingUi implements TrainingUi {
         }
         VertxUIServer server = start(port);
         storages.forEach(server::attach);
+        // the files stay open until the process ends (Ctrl+C): close them cleanly then
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> storages.forEach(Dl4jTrainingUi::closeQuietly),
+                "close training statistics"));
         return server.getAddress() + OVERVIEW;
     }
 
@@ -117,11 +120,16 @@ public final class Dl4jTrainingUi implements TrainingUi {
         private final StatsListener listener;
         private final StatsStorage storage;
         private final VertxUIServer server;
+        /** Closes the storage when the process ends (Ctrl+C) before the recording is closed: a MapDB file left
+         *  open may not be readable again. */
+        private final Thread closeOnExit;
 
         StatsRecording(StatsListener listener, StatsStorage storage, VertxUIServer server) {
             this.listener = listener;
             this.storage = storage;
             this.server = server;
+            this.closeOnExit = new Thread(() -> closeQuietly(storage), "close training statistics");
+            Runtime.getRuntime().addShutdownHook(closeOnExit);
         }
 
         @Override
@@ -136,6 +144,11 @@ public final class Dl4jTrainingUi implements TrainingUi {
 
         @Override
         public void close() {
+            try {
+                Runtime.getRuntime().removeShutdownHook(closeOnExit);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook runs anyway
+            }
             try {
                 if (server != null) {
                     server.detach(storage);
