@@ -3,12 +3,12 @@
 # Fashion-MNIST, RepOpt-VGG-small trained with the searched scales while recording DL4J's UI statistics
 # (--stats-file), then `./repopt ui` serves the recording on a free localhost port and headless Chromium (Debian
 # `chromium`) photographs the overview page. Needs dataset-fashion-mnist and chromium; builds with -Pui.
-# SUBSET (default 12000) training images, EPOCHS (default 2) epochs; OUT (default docs/training-ui.png); STATS=FILE
+# SUBSET (default 8000) training images, EPOCHS (default 2) epochs; OUT (default docs/training-ui.png); STATS=FILE
 # photographs an existing recording instead of training. The work folder is kept when a step fails.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 out="${OUT:-$root/docs/training-ui.png}"
-subset="${SUBSET:-12000}"
+subset="${SUBSET:-8000}"
 epochs="${EPOCHS:-2}"
 export REPOPT_MAVEN_ARGS="-Pui ${REPOPT_MAVEN_ARGS:-}"
 work="$(mktemp -d)"
@@ -34,16 +34,16 @@ port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
 "$root/repopt" ui "$stats" --port "$port" &
 ui_pid=$!
 for _ in $(seq 120); do
-  if curl -sf "http://localhost:$port/train/overview/data" | grep -q '"scoresIter":\[[0-9]'; then break; fi
+  if curl -sf "http://localhost:$port/train/overview/data" | grep -q '"scoresIter" *: *\[ *[0-9]'; then break; fi
   sleep 1
 done
-curl -sf "http://localhost:$port/train/overview/data" | grep -q '"scoresIter":\[[0-9]' \
+curl -sf "http://localhost:$port/train/overview/data" | grep -q '"scoresIter" *: *\[ *[0-9]' \
   || { echo "the UI did not show the recorded session" >&2; exit 1; }
 profile="$work/chromium-profile"
 mkdir -p "$profile"
 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking \
   --disable-component-update --disable-sync --user-data-dir="$profile" --hide-scrollbars \
-  --window-size=1400,1150 --virtual-time-budget=20000 --screenshot="$work/shot.png" \
+  --window-size=1400,940 --virtual-time-budget=20000 --screenshot="$work/shot.png" \
   "http://localhost:$port/train/overview" 2>"$work/chromium.log" || { cat "$work/chromium.log" >&2; exit 1; }
 mkdir -p "$(dirname "$out")"
 cp "$work/shot.png" "$out.part" && mv "$out.part" "$out"
