@@ -2,7 +2,7 @@
 # Takes the README's screenshot of DL4J's training UI (docs/training-ui.png) from a real run: Hyper-Search on
 # Fashion-MNIST, RepOpt-VGG-small trained with the searched scales while recording DL4J's UI statistics
 # (--stats-file), then `./repopt ui` serves the recording on a free localhost port and headless Chromium (Debian
-# `chromium`) photographs the overview page. Needs dataset-fashion-mnist and chromium; builds with -Pui.
+# `chromium`) photographs the overview page. Needs dataset-fashion-mnist and chromium; ./repopt builds the UI part.
 # SUBSET (default 8000) training images, EPOCHS (default 2) epochs; OUT (default docs/training-ui.png); STATS=FILE
 # photographs an existing recording instead of training. The work folder is kept when a step fails.
 set -euo pipefail
@@ -10,7 +10,6 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 out="${OUT:-$root/docs/training-ui.png}"
 subset="${SUBSET:-8000}"
 epochs="${EPOCHS:-2}"
-export REPOPT_MAVEN_ARGS="-Pui ${REPOPT_MAVEN_ARGS:-}"
 work="$(mktemp -d)"
 ui_pid=""
 done_ok=""
@@ -21,7 +20,7 @@ cleanup() {
 trap cleanup EXIT
 
 stats="${STATS:-$work/stats.dl4j}"
-"$root/repopt" --version   # builds the command line with the UI first, if needed
+"$root/repopt" ui --help > /dev/null   # builds the command line with the UI first, if needed
 if [ -z "${STATS:-}" ]; then
   "$root/repopt" search --subset "$subset" --epochs 1 --no-progress --out "$work/search"
   "$root/repopt" train --model repopt-vgg --scales "$work/search/scales.json" --subset "$subset" --epochs "$epochs" \

@@ -62,11 +62,11 @@ final class BatchIterator implements DataSetIterator {
         this.seed = seed;
         this.epoch = epoch;
         this.dataType = dataType;
-        this.exampleLength = source.channels() * source.height() * source.width();
+        this.exampleLength = source.format().exampleLength();
         this.numBatches = (order.length + batchSize - 1) / batchSize;
         int firstBatch = Math.min(batchSize, order.length);
         this.features = new float[firstBatch * exampleLength];
-        this.labels = new float[firstBatch * source.numClasses()];
+        this.labels = new float[firstBatch * source.format().numClasses()];
         this.pending = numBatches > 0 ? CompletableFuture.supplyAsync(() -> build(0), DataThreads.PREFETCH) : null;
     }
 
@@ -106,7 +106,7 @@ final class BatchIterator implements DataSetIterator {
 
     @Override
     public int totalOutcomes() {
-        return source.numClasses();
+        return source.format().numClasses();
     }
 
     @Override
@@ -150,7 +150,7 @@ final class BatchIterator implements DataSetIterator {
 
     @Override
     public List<String> getLabels() {
-        return source.classNames();
+        return source.format().classNames();
     }
 
     private CompletableFuture<DataSet> chain(CompletableFuture<DataSet> previous, int batch) {
@@ -187,13 +187,13 @@ final class BatchIterator implements DataSetIterator {
                 source.write(index, augment, Seeds.example(seed, epoch, index), features, i * exampleLength);
             }
         }
-        int classes = source.numClasses();
+        int classes = source.format().numClasses();
         Arrays.fill(labels, 0, n * classes, 0f);
         for (int i = 0; i < n; i++) {
             labels[i * classes + source.label(order[from + i])] = 1f;
         }
         INDArray x = toArray(features, n * exampleLength,
-                new long[]{n, source.channels(), source.height(), source.width()});
+                new long[]{n, source.format().channels(), source.format().height(), source.format().width()});
         INDArray y = toArray(labels, n * classes, new long[]{n, classes});
         return new DataSet(x, y);
     }

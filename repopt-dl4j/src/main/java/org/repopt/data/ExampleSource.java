@@ -1,7 +1,5 @@
 package org.repopt.data;
 
-import java.util.List;
-
 /**
  * One split of a data set as the batch builder sees it: examples addressed by index, each written normalized
  * (and, for training, augmented) into a slice of a batch buffer.
@@ -14,20 +12,8 @@ interface ExampleSource {
     /** @return the label of example {@code index}, in {@code [0, numClasses)} */
     int label(int index);
 
-    /** @return channels of a written example */
-    int channels();
-
-    /** @return height of a written example */
-    int height();
-
-    /** @return width of a written example */
-    int width();
-
-    /** @return the number of classes */
-    int numClasses();
-
-    /** @return the class names, by label */
-    List<String> classNames();
+    /** @return the shape of a written example and the class names */
+    ImageFormat format();
 
     /**
      * Writes example {@code index} as {@code channels x height x width} floats (c-order) at {@code dst[offset]}.

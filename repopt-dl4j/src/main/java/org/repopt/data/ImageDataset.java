@@ -30,6 +30,11 @@ public interface ImageDataset {
     /** @return the class names, index {@code i} naming label {@code i} */
     List<String> classNames();
 
+    /** @return channels, height, width and class names in one value */
+    default ImageFormat format() {
+        return new ImageFormat(channels(), height(), width(), classNames());
+    }
+
     /** @return training examples used, after the {@link DataOptions#subset() subset} */
     int trainExamples();
 

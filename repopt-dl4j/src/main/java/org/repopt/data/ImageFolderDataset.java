@@ -29,7 +29,7 @@ import java.util.stream.Stream;
  * {@link ParentPathLabelGenerator}) and sorted by path; images are decoded lazily per batch
  * ({@link ImageFolderSource}) and normalized with the ImageNet figures.
  */
-final class ImageFolderDataset implements ImageDataset {
+final class ImageFolderDataset extends FormattedDataset {
 
     static final String TRAIN = "train";
     static final String VAL = "val";
@@ -38,9 +38,7 @@ final class ImageFolderDataset implements ImageDataset {
 
     private static final Logger LOG = LoggerFactory.getLogger(ImageFolderDataset.class);
 
-    private final String name;
     private final int size;
-    private final List<String> classNames;
     private final Listing train;
     private final Listing val;
     private final DataOptions options;
@@ -61,9 +59,8 @@ final class ImageFolderDataset implements ImageDataset {
 
     private ImageFolderDataset(String name, int size, List<String> classNames, Listing train, Listing val,
                                DataOptions options) {
-        this.name = name;
+        super(name, new ImageFormat(ImageFolderSource.CHANNELS, size, size, classNames));
         this.size = size;
-        this.classNames = classNames;
         this.train = train;
         this.val = val;
         this.options = Objects.requireNonNull(options, "options");
@@ -177,36 +174,6 @@ final class ImageFolderDataset implements ImageDataset {
     }
 
     @Override
-    public String name() {
-        return name;
-    }
-
-    @Override
-    public int channels() {
-        return ImageFolderSource.CHANNELS;
-    }
-
-    @Override
-    public int height() {
-        return size;
-    }
-
-    @Override
-    public int width() {
-        return size;
-    }
-
-    @Override
-    public int numClasses() {
-        return classNames.size();
-    }
-
-    @Override
-    public List<String> classNames() {
-        return classNames;
-    }
-
-    @Override
     public int trainExamples() {
         return trainExamples.length;
     }
@@ -223,7 +190,7 @@ final class ImageFolderDataset implements ImageDataset {
 
     @Override
     public ImageDataset withOptions(DataOptions newOptions) {
-        return new ImageFolderDataset(name, size, classNames, train, val, newOptions);
+        return new ImageFolderDataset(name(), size, classNames(), train, val, newOptions);
     }
 
     @Override
@@ -243,13 +210,13 @@ final class ImageFolderDataset implements ImageDataset {
     }
 
     private ImageFolderSource source(Listing listing) {
-        return new ImageFolderSource(listing.dir, listing.files, listing.labels, classNames, size, options.flip(),
+        return new ImageFolderSource(listing.dir, listing.files, listing.labels, classNames(), size, options.flip(),
                 ChannelStats.IMAGENET);
     }
 
     @Override
     public String toString() {
-        return name + " (" + trainExamples.length + " training, " + val.files.length + " validation images, "
-                + classNames.size() + " classes, input " + size + "x" + size + ", " + options + ")";
+        return name() + " (" + trainExamples.length + " training, " + val.files.length + " validation images, "
+                + numClasses() + " classes, input " + size + "x" + size + ", " + options + ")";
     }
 }

@@ -29,7 +29,7 @@ final class ImageFolderSource implements ExampleSource {
     private final Path dir;
     private final String[] files;
     private final int[] labels;
-    private final List<String> classNames;
+    private final ImageFormat format;
     private final int size;
     private final boolean flip;
     private final ChannelStats stats;
@@ -50,7 +50,7 @@ final class ImageFolderSource implements ExampleSource {
         this.dir = dir;
         this.files = files;
         this.labels = labels;
-        this.classNames = List.copyOf(classNames);
+        this.format = new ImageFormat(CHANNELS, size, size, classNames);
         this.size = size;
         this.flip = flip;
         this.stats = stats;
@@ -78,28 +78,8 @@ final class ImageFolderSource implements ExampleSource {
     }
 
     @Override
-    public int channels() {
-        return CHANNELS;
-    }
-
-    @Override
-    public int height() {
-        return size;
-    }
-
-    @Override
-    public int width() {
-        return size;
-    }
-
-    @Override
-    public int numClasses() {
-        return classNames.size();
-    }
-
-    @Override
-    public List<String> classNames() {
-        return classNames;
+    public ImageFormat format() {
+        return format;
     }
 
     @Override

@@ -6,18 +6,17 @@ import java.util.List;
 import java.util.Objects;
 
 /** A small data set (Fashion-MNIST, CIFAR) held in memory as bytes; views with other options share the bytes. */
-final class InMemoryDataset implements ImageDataset {
+final class InMemoryDataset extends FormattedDataset {
 
-    private final String name;
     private final ByteImages train;
     private final ByteImages test;
-    private final List<String> classNames;
     private final ChannelStats stats;
     private final DataOptions options;
     private final int[] trainExamples;
 
     InMemoryDataset(String name, ByteImages train, ByteImages test, List<String> classNames, ChannelStats stats,
                     DataOptions options) {
+        super(name, new ImageFormat(train.channels, train.height, train.width, classNames));
         if (train.channels != test.channels || train.height != test.height || train.width != test.width) {
             throw new IllegalArgumentException(name + ": training images are " + shape(train)
                     + ", test images are " + shape(test) + "; expected the same shape");
@@ -27,10 +26,8 @@ final class InMemoryDataset implements ImageDataset {
             throw new IllegalArgumentException(name + ": padding " + options.padding()
                     + ", expected less than the image side " + side);
         }
-        this.name = name;
         this.train = train;
         this.test = test;
-        this.classNames = List.copyOf(classNames);
         this.stats = stats;
         this.options = Objects.requireNonNull(options, "options");
         this.trainExamples = options.subset().select(train.count, name);
@@ -38,36 +35,6 @@ final class InMemoryDataset implements ImageDataset {
 
     private static String shape(ByteImages images) {
         return images.channels + "x" + images.height + "x" + images.width;
-    }
-
-    @Override
-    public String name() {
-        return name;
-    }
-
-    @Override
-    public int channels() {
-        return train.channels;
-    }
-
-    @Override
-    public int height() {
-        return train.height;
-    }
-
-    @Override
-    public int width() {
-        return train.width;
-    }
-
-    @Override
-    public int numClasses() {
-        return classNames.size();
-    }
-
-    @Override
-    public List<String> classNames() {
-        return classNames;
     }
 
     @Override
@@ -87,19 +54,19 @@ final class InMemoryDataset implements ImageDataset {
 
     @Override
     public ImageDataset withOptions(DataOptions newOptions) {
-        return new InMemoryDataset(name, train, test, classNames, stats, newOptions);
+        return new InMemoryDataset(name(), train, test, classNames(), stats, newOptions);
     }
 
     @Override
     public EpochBatches train(int batchSize, long seed) {
-        ExampleSource source = new SmallImageSource(train, classNames, stats, options.padding(), options.flip());
+        ExampleSource source = new SmallImageSource(train, classNames(), stats, options.padding(), options.flip());
         return new ShuffledEpochs(source, trainExamples, batchSize, seed, options.dataType());
     }
 
     @Override
     public DataSetIterator test(int batchSize) {
         ShuffledEpochs.checkBatchSize(batchSize);
-        ExampleSource source = new SmallImageSource(test, classNames, stats, 0, false);
+        ExampleSource source = new SmallImageSource(test, classNames(), stats, 0, false);
         int[] order = new int[test.count];
         for (int i = 0; i < order.length; i++) {
             order[i] = i;
@@ -109,7 +76,7 @@ final class InMemoryDataset implements ImageDataset {
 
     @Override
     public String toString() {
-        return name + " (" + trainExamples.length + " training, " + test.count + " test images of " + shape(train)
+        return name() + " (" + trainExamples.length + " training, " + test.count + " test images of " + shape(train)
                 + ", " + options + ")";
     }
 }

@@ -14,8 +14,7 @@ import java.util.SplittableRandom;
 final class SmallImageSource implements ExampleSource {
 
     private final ByteImages images;
-    private final int numClasses;
-    private final List<String> classNames;
+    private final ImageFormat format;
     private final ChannelStats stats;
     private final int padding;
     private final boolean flip;
@@ -26,8 +25,7 @@ final class SmallImageSource implements ExampleSource {
                     + images.channels);
         }
         this.images = images;
-        this.numClasses = classNames.size();
-        this.classNames = List.copyOf(classNames);
+        this.format = new ImageFormat(images.channels, images.height, images.width, classNames);
         this.stats = stats;
         this.padding = padding;
         this.flip = flip;
@@ -44,28 +42,8 @@ final class SmallImageSource implements ExampleSource {
     }
 
     @Override
-    public int channels() {
-        return images.channels;
-    }
-
-    @Override
-    public int height() {
-        return images.height;
-    }
-
-    @Override
-    public int width() {
-        return images.width;
-    }
-
-    @Override
-    public int numClasses() {
-        return numClasses;
-    }
-
-    @Override
-    public List<String> classNames() {
-        return classNames;
+    public ImageFormat format() {
+        return format;
     }
 
     @Override

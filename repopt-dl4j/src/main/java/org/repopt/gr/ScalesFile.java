@@ -1,27 +1,26 @@
 package org.repopt.gr;
 
-import org.nd4j.shade.jackson.core.JsonParser;
 import org.nd4j.shade.jackson.core.JsonProcessingException;
-import org.nd4j.shade.jackson.databind.JsonNode;
 import org.nd4j.shade.jackson.databind.ObjectMapper;
 import org.nd4j.shade.jackson.databind.SerializationFeature;
 import org.nd4j.shade.jackson.databind.node.ArrayNode;
 import org.nd4j.shade.jackson.databind.node.ObjectNode;
 import org.repopt.io.AtomicFiles;
+import org.repopt.io.JsonFormatException;
+import org.repopt.io.StrictJson;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -35,11 +34,12 @@ import java.util.Set;
  *                 "check_grad_mult_sgd": {"sum": ..., "at_0_0_1_1": ..., "at_0_0_0_0": ..., "at_last_last_1_1": ...} },
  *               ... ] }
  * }</pre>
- * Reading is strict: an unknown key, a missing key, a block count other than {@code 1 + sum(num_blocks)}, a block
- * whose input channels differ from the previous block's outputs, a scale array of the wrong length, a non-finite
- * value, an identity scale on a block without identity branch, or {@code check_grad_mult_sgd} figures that the
- * scales do not reproduce is an {@link IllegalArgumentException} naming the file, the block and expected vs
- * actual. {@code width_multiplier} and {@code source} are optional (a custom architecture has no multiplier).
+ * Reading is strict ({@link StrictJson}): anything but one JSON object, a duplicate, unknown or missing key, a block
+ * count other than {@code 1 + sum(num_blocks)}, a block whose input channels differ from the previous block's
+ * outputs, a scale array of the wrong length, a non-finite value, an identity scale on a block without identity
+ * branch (or none on a block with one), a channel whose every branch scale is 0, or {@code check_grad_mult_sgd}
+ * figures that the scales do not reproduce is a {@link ScalesFormatException} naming the file, the block and expected
+ * vs actual. {@code width_multiplier} and {@code source} are optional (a custom architecture has no multiplier).
  */
 public final class ScalesFile {
 
@@ -54,6 +54,7 @@ public final class ScalesFile {
     /** Check figures were computed in float32 by the reference code: a few float ulps, relative. */
     private static final double CHECK_ENTRY_TOLERANCE = 4.0 * Math.ulp(1.0f);
     private static final double CHECK_SUM_TOLERANCE = 1e-6;
+    private static final String FILE_DESCRIPTION = "a scales file (JSON with model, num_blocks and blocks)";
 
     private final String model;
     private final int[] numBlocks;
@@ -76,33 +77,9 @@ public final class ScalesFile {
         this.widthMultiplier = widthMultiplier == null ? null : widthMultiplier.clone();
         this.source = source;
         this.blocks = List.copyOf(blocks);
-        validateArchitecture(model);
-    }
-
-    private void validateArchitecture(String where) {
-        int expected = 1 + Arrays.stream(numBlocks).sum();
-        for (int n : numBlocks) {
-            if (n < 0) {
-                throw new IllegalArgumentException(where + ": num_blocks " + Arrays.toString(numBlocks)
-                        + " has a negative entry");
-            }
-        }
-        if (blocks.size() != expected) {
-            throw new IllegalArgumentException(where + ": " + blocks.size() + " blocks, expected " + expected
-                    + " (1 stem + num_blocks " + Arrays.toString(numBlocks) + ")");
-        }
-        Set<String> names = new HashSet<>();
-        for (int b = 0; b < blocks.size(); b++) {
-            BlockScales block = blocks.get(b);
-            if (!names.add(block.block())) {
-                throw new IllegalArgumentException(where + ": block name " + block.block() + " appears twice");
-            }
-            if (b > 0 && block.inChannels() != blocks.get(b - 1).outChannels()) {
-                throw new IllegalArgumentException(where + ": block " + block.block() + " has in_channels "
-                        + block.inChannels() + ", expected " + blocks.get(b - 1).outChannels()
-                        + " (out_channels of block " + blocks.get(b - 1).block() + ")");
-            }
-        }
+        architectureProblem(model, this.numBlocks, this.blocks, null).ifPresent(p -> {
+            throw new IllegalArgumentException(p.getMessage(), p);
+        });
     }
 
     /** @return the model name */
@@ -159,13 +136,13 @@ public final class ScalesFile {
      *
      * @param file a JSON scales file
      * @return the validated scales
-     * @throws IOException              when the file cannot be read
-     * @throws IllegalArgumentException when its content is not a valid scales file (the message names the file)
+     * @throws java.nio.file.NoSuchFileException when the file does not exist (the message names it)
+     * @throws IOException                       when the file cannot be read
+     * @throws ScalesFormatException             when its content is not a valid scales file (the message names the
+     *                                           file, the block and expected vs actual)
      */
     public static ScalesFile read(Path file) throws IOException {
-        try (InputStream in = Files.newInputStream(file)) {
-            return read(in, file.toString());
-        }
+        return fromJson(() -> StrictJson.read(file, FILE_DESCRIPTION));
     }
 
     /**
@@ -174,88 +151,187 @@ public final class ScalesFile {
      * @param in   JSON text
      * @param name what to call the source in error messages
      * @return the validated scales
-     * @throws IOException              when the stream cannot be read
-     * @throws IllegalArgumentException when its content is not a valid scales file
+     * @throws IOException           when the stream cannot be read
+     * @throws ScalesFormatException when its content is not a valid scales file
      */
     public static ScalesFile read(InputStream in, String name) throws IOException {
-        JsonNode root;
+        return fromJson(() -> StrictJson.parse(in, name));
+    }
+
+    /** Parses JSON text into its root value. */
+    @FunctionalInterface
+    private interface Parser {
+        StrictJson.Node parse() throws IOException;
+    }
+
+    private static ScalesFile fromJson(Parser parser) throws IOException {
         try {
-            root = mapper().readTree(in);
-        } catch (JsonProcessingException e) {
-            throw new IllegalArgumentException(name + ": not valid JSON: " + e.getOriginalMessage(), e);
-        }
-        if (root == null || !root.isObject()) {
-            throw new IllegalArgumentException(name + ": expected a JSON object at the top level");
-        }
-        checkKeys(root, TOP_KEYS, name);
-        String model = text(root, "model", name, true);
-        int[] numBlocks = intArray(required(root, "num_blocks", name), name + ": num_blocks");
-        double[] width = root.hasNonNull("width_multiplier")
-                ? doubleArray(root.get("width_multiplier"), name + ": width_multiplier") : null;
-        String source = text(root, "source", name, false);
-        JsonNode blocksNode = required(root, "blocks", name);
-        if (!blocksNode.isArray()) {
-            throw new IllegalArgumentException(name + ": blocks must be an array");
-        }
-        List<BlockScales> blocks = new ArrayList<>();
-        for (int b = 0; b < blocksNode.size(); b++) {
-            blocks.add(readBlock(blocksNode.get(b), name + ": blocks[" + b + "]"));
-        }
-        try {
+            StrictJson.Node root = parser.parse();
+            root.requireKeys(TOP_KEYS);
+            String model = root.get("model").text();
+            int[] numBlocks = root.get("num_blocks").integers();
+            double[] width = root.optional("width_multiplier").map(StrictJson.Node::finiteNumbers).orElse(null);
+            String source = root.optional("source").map(StrictJson.Node::text).orElse(null);
+            List<StrictJson.Node> nodes = root.get("blocks").elements();
+            List<BlockScales> blocks = new ArrayList<>();
+            for (StrictJson.Node node : nodes) {
+                blocks.add(readBlock(node));
+            }
+            Optional<ScalesFormatException> problem = architectureProblem(root.source(), numBlocks, blocks, nodes);
+            if (problem.isPresent()) {
+                throw problem.get();
+            }
             return new ScalesFile(model, numBlocks, width, source, blocks);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(name + ": " + e.getMessage(), e);
+        } catch (ScalesFormatException e) {
+            throw e;
+        } catch (JsonFormatException e) {
+            throw new ScalesFormatException(e, null);
         }
     }
 
-    private static BlockScales readBlock(JsonNode node, String where) {
-        if (!node.isObject()) {
-            throw new IllegalArgumentException(where + ": expected an object");
-        }
-        String blockName = text(node, "block", where, true);
-        String at = where + " (" + blockName + ")";
-        checkKeys(node, BLOCK_KEYS, at);
-        BlockScales scales;
+    /** Reads one entry of {@code blocks}: strict keys, types, lengths, the identity rule and the check figures. */
+    private static BlockScales readBlock(StrictJson.Node entry) {
+        String name = entry.get("block").text();
+        StrictJson.Node node = entry.labelled(name).requireKeys(BLOCK_KEYS);
         try {
-            JsonNode identity = required(node, "scale_identity", at);
-            scales = new BlockScales(blockName,
-                    integer(required(node, "in_channels", at), at + ": in_channels"),
-                    integer(required(node, "out_channels", at), at + ": out_channels"),
-                    integer(required(node, "stride", at), at + ": stride"),
-                    doubleArray(required(node, "scale_conv", at), at + ": scale_conv"),
-                    doubleArray(required(node, "scale_1x1", at), at + ": scale_1x1"),
-                    identity.isNull() ? null : doubleArray(identity, at + ": scale_identity"));
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(where + ": " + e.getMessage(), e);
+            int in = atLeastOne(node.get("in_channels"));
+            int out = atLeastOne(node.get("out_channels"));
+            StrictJson.Node strideNode = node.get("stride");
+            int stride = strideNode.integer();
+            if (stride != 1 && stride != 2) {
+                throw strideNode.fail("1 or 2");
+            }
+            double[] conv = scales(node, "scale_conv", name, out);
+            double[] oneByOne = node.get("scale_1x1").isNull() ? null : scales(node, "scale_1x1", name, out);
+            double[] identity = node.get("scale_identity").isNull() ? null
+                    : scales(node, "scale_identity", name, out);
+            boolean identityBranch = BlockScales.hasIdentityBranch(in, out, stride);
+            if (identity != null && !identityBranch) {
+                throw blockProblem(node, name, "scale_identity", "null (no identity branch)", "an array",
+                        "scale_identity given, but a block with in_channels=" + in + ", out_channels=" + out
+                                + ", stride=" + stride + " has no identity branch (it needs in == out and stride 1)");
+            }
+            if (identity == null && identityBranch) {
+                throw blockProblem(node, name, "scale_identity", out + " values", "null",
+                        "scale_identity missing; a block with in == out == " + out
+                                + " and stride 1 has an identity branch");
+            }
+            requireLiveChannels(node, name, conv, oneByOne, identity);
+            BlockScales scales;
+            try {
+                scales = new BlockScales(name, in, out, stride, conv, oneByOne, identity);
+            } catch (IllegalArgumentException e) {
+                throw blockProblem(node, name, null, "a valid block", "an invalid one", e.getMessage());
+            }
+            if (node.has("check_grad_mult_sgd")) {
+                verifyCheck(scales, node.get("check_grad_mult_sgd"), name);
+            }
+            return scales;
+        } catch (ScalesFormatException e) {
+            throw e;
+        } catch (JsonFormatException e) {
+            throw new ScalesFormatException(e, name);
         }
-        if (node.has("check_grad_mult_sgd")) {
-            verifyCheck(scales, node.get("check_grad_mult_sgd"), at);
-        }
-        return scales;
     }
 
-    private static void verifyCheck(BlockScales s, JsonNode check, String where) {
-        String at = where + ": check_grad_mult_sgd";
-        if (!check.isObject()) {
-            throw new IllegalArgumentException(at + " must be an object");
+    private static int atLeastOne(StrictJson.Node n) {
+        int v = n.integer();
+        if (v < 1) {
+            throw n.fail("an int >= 1");
         }
-        checkKeys(check, CHECK_KEYS, at);
+        return v;
+    }
+
+    private static double[] scales(StrictJson.Node block, String field, String name, int outChannels) {
+        double[] values = block.get(field).finiteNumbers();
+        if (values.length != outChannels) {
+            throw blockProblem(block, name, field, outChannels + " values (out_channels)", values.length + " values",
+                    field + " has " + values.length + " values, expected " + outChannels + " (out_channels)");
+        }
+        return values;
+    }
+
+    /**
+     * Refuses a channel whose every branch scale is 0: its equivalent kernel starts at 0 and its Grad Mult is 0, so
+     * it would never train (an all-zero block is the extreme case).
+     */
+    private static void requireLiveChannels(StrictJson.Node block, String name, double[] conv, double[] oneByOne,
+                                            double[] identity) {
+        for (int c = 0; c < conv.length; c++) {
+            boolean dead = conv[c] == 0 && (oneByOne == null || oneByOne[c] == 0)
+                    && (identity == null || identity[c] == 0);
+            if (dead) {
+                throw blockProblem(block, name, "scale_conv[" + c + "]", "a non-zero scale in some branch",
+                        "every branch scale 0", "channel " + c + " has every branch scale 0 (scale_conv, "
+                                + "scale_1x1" + (identity == null ? "" : ", scale_identity") + "): its kernel "
+                                + "would start at 0 and get a zero gradient (Grad Mult 0), so it could never train");
+            }
+        }
+    }
+
+    private static ScalesFormatException blockProblem(StrictJson.Node block, String name, String field,
+                                                      String expected, String actual, String problem) {
+        return new ScalesFormatException(block.source(), name, block.path(), field, expected, actual, problem);
+    }
+
+    /**
+     * @return what is wrong with the blocks as an architecture (see {@link #ScalesFile}), if anything; {@code nodes}
+     * are the blocks' JSON entries, or {@code null} when the blocks were not read from a file
+     */
+    private static Optional<ScalesFormatException> architectureProblem(String where, int[] numBlocks,
+                                                                       List<BlockScales> blocks,
+                                                                       List<StrictJson.Node> nodes) {
+        int expected = 1 + Arrays.stream(numBlocks).sum();
+        for (int n : numBlocks) {
+            if (n < 0) {
+                return Optional.of(new ScalesFormatException(where, null, "", "num_blocks", "entries >= 0",
+                        Arrays.toString(numBlocks), "num_blocks " + Arrays.toString(numBlocks)
+                        + " has a negative entry"));
+            }
+        }
+        if (blocks.size() != expected) {
+            return Optional.of(new ScalesFormatException(where, null, "", "blocks", expected + " blocks",
+                    blocks.size() + " blocks", blocks.size() + " blocks, expected " + expected + " (1 stem + "
+                    + "num_blocks " + Arrays.toString(numBlocks) + ")"));
+        }
+        Set<String> names = new HashSet<>();
+        for (int b = 0; b < blocks.size(); b++) {
+            BlockScales block = blocks.get(b);
+            String path = nodes == null ? "" : nodes.get(b).labelled(block.block()).path();
+            if (!names.add(block.block())) {
+                return Optional.of(new ScalesFormatException(where, block.block(), path, "block", "a unique name",
+                        block.block() + " again", "block name " + block.block() + " appears twice"));
+            }
+            if (b > 0 && block.inChannels() != blocks.get(b - 1).outChannels()) {
+                BlockScales previous = blocks.get(b - 1);
+                return Optional.of(new ScalesFormatException(where, block.block(), path, "in_channels",
+                        Integer.toString(previous.outChannels()), Integer.toString(block.inChannels()),
+                        "block " + block.block() + " has in_channels " + block.inChannels() + ", expected "
+                                + previous.outChannels() + " (out_channels of block " + previous.block() + ")"));
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static void verifyCheck(BlockScales s, StrictJson.Node check, String name) {
+        check.requireKeys(CHECK_KEYS);
         int last = s.outChannels() - 1;
         int lastIn = s.inChannels() - 1;
-        compare(at + ".sum", number(required(check, "sum", at), at + ".sum"),
-                GradMult.sum(s, GradMult.Form.SGD), CHECK_SUM_TOLERANCE);
-        compare(at + ".at_0_0_1_1", number(required(check, "at_0_0_1_1", at), at),
-                GradMult.at(s, GradMult.Form.SGD, 0, 0, 1, 1), CHECK_ENTRY_TOLERANCE);
-        compare(at + ".at_0_0_0_0", number(required(check, "at_0_0_0_0", at), at),
-                GradMult.at(s, GradMult.Form.SGD, 0, 0, 0, 0), CHECK_ENTRY_TOLERANCE);
-        compare(at + ".at_last_last_1_1", number(required(check, "at_last_last_1_1", at), at),
-                GradMult.at(s, GradMult.Form.SGD, last, lastIn, 1, 1), CHECK_ENTRY_TOLERANCE);
+        compare(check, "sum", name, GradMult.sum(s, GradMult.Form.SGD), CHECK_SUM_TOLERANCE);
+        compare(check, "at_0_0_1_1", name, GradMult.at(s, GradMult.Form.SGD, 0, 0, 1, 1), CHECK_ENTRY_TOLERANCE);
+        compare(check, "at_0_0_0_0", name, GradMult.at(s, GradMult.Form.SGD, 0, 0, 0, 0), CHECK_ENTRY_TOLERANCE);
+        compare(check, "at_last_last_1_1", name, GradMult.at(s, GradMult.Form.SGD, last, lastIn, 1, 1),
+                CHECK_ENTRY_TOLERANCE);
     }
 
-    private static void compare(String what, double expected, double actual, double relTolerance) {
-        if (Math.abs(expected - actual) > relTolerance * Math.max(1.0, Math.abs(expected))) {
-            throw new IllegalArgumentException(what + " is " + expected + " but the scales give " + actual
-                    + ": the scales are corrupt or belong to another file");
+    private static void compare(StrictJson.Node check, String key, String name, double actual,
+                                double relTolerance) {
+        StrictJson.Node n = check.get(key);
+        double expected = n.number();
+        if (!(Math.abs(expected - actual) <= relTolerance * Math.max(1.0, Math.abs(expected)))) {
+            throw new ScalesFormatException(n.source(), name, check.path(), key, "the figure the scales give, "
+                    + actual, Double.toString(expected), "check_grad_mult_sgd." + key + " is " + expected
+                    + " but the scales give " + actual + ": the scales are corrupt or belong to another file");
         }
     }
 
@@ -304,78 +380,6 @@ public final class ScalesFile {
     }
 
     private static ObjectMapper mapper() {
-        // NaN and Infinity parse as numbers so that the block check can name the offending value.
-        return new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
-                .enable(JsonParser.Feature.ALLOW_NON_NUMERIC_NUMBERS);
-    }
-
-    private static void checkKeys(JsonNode node, Set<String> known, String where) {
-        for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
-            String key = it.next();
-            if (!known.contains(key)) {
-                throw new IllegalArgumentException(where + ": unknown key '" + key + "'; known keys: "
-                        + known.stream().sorted().toList());
-            }
-        }
-    }
-
-    private static JsonNode required(JsonNode node, String key, String where) {
-        JsonNode v = node.get(key);
-        if (v == null) {
-            throw new IllegalArgumentException(where + ": missing key '" + key + "'");
-        }
-        return v;
-    }
-
-    private static String text(JsonNode node, String key, String where, boolean required) {
-        JsonNode v = required ? required(node, key, where) : node.get(key);
-        if (v == null || (!required && v.isNull())) {
-            return null;
-        }
-        if (!v.isTextual()) {
-            throw new IllegalArgumentException(where + ": '" + key + "' must be a string, got " + v.getNodeType());
-        }
-        return v.asText();
-    }
-
-    private static int integer(JsonNode v, String what) {
-        if (!v.isIntegralNumber() || !v.canConvertToInt()) {
-            throw new IllegalArgumentException(what + " must be an integer, got " + v);
-        }
-        return v.intValue();
-    }
-
-    private static double number(JsonNode v, String what) {
-        if (!v.isNumber()) {
-            throw new IllegalArgumentException(what + " must be a number, got " + v);
-        }
-        return v.doubleValue();
-    }
-
-    private static int[] intArray(JsonNode v, String what) {
-        if (!v.isArray()) {
-            throw new IllegalArgumentException(what + " must be an array of integers");
-        }
-        int[] out = new int[v.size()];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = integer(v.get(i), what + "[" + i + "]");
-        }
-        return out;
-    }
-
-    private static double[] doubleArray(JsonNode v, String what) {
-        if (!v.isArray()) {
-            throw new IllegalArgumentException(what + " must be an array of numbers, got " + v.getNodeType());
-        }
-        double[] out = new double[v.size()];
-        for (int i = 0; i < out.length; i++) {
-            JsonNode e = v.get(i);
-            if (e.isTextual()) {
-                throw new IllegalArgumentException(what + "[" + i + "] is \"" + e.asText()
-                        + "\", expected a finite number");
-            }
-            out[i] = number(e, what + "[" + i + "]");
-        }
-        return out;
+        return new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     }
 }

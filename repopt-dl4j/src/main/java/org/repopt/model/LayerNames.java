@@ -73,4 +73,88 @@ public final class LayerNames {
     public static String relu(String block) {
         return block + ".relu";
     }
+
+    // RepOpt-GhostNet: a ghost module m reuses bn/relu/sum/scaleConv/scaleIdentity for its final BN, ReLU, sum and its
+    // two CSLA scales (scale_conv = cheap, scale_identity = fusion); the 1x1 conv + BN + ReLU after the last
+    // bottleneck is conv1x1/bn/relu of its block. No name is a prefix of another (DL4J's UI groups by prefix).
+
+    /** The stem block of RepOpt-GhostNet (its 3x3 conv, BN and ReLU: {@code conv}, {@code bn}, {@code relu} of it). */
+    public static final String STEM = "stem";
+    /** The 1x1 conv head (with bias and ReLU) between global pooling and the classifier of RepOpt-GhostNet. */
+    public static final String HEAD = "head";
+
+    /** @return the ghost module's primary 1x1 conv */
+    public static String primaryConv(String module) {
+        return module + ".primary-conv";
+    }
+
+    /** @return the BatchNorm after the ghost module's primary conv */
+    public static String primaryBn(String module) {
+        return module + ".primary-bn";
+    }
+
+    /** @return the ReLU after the ghost module's primary BatchNorm ({@code ghost1} only) */
+    public static String primaryRelu(String module) {
+        return module + ".primary-relu";
+    }
+
+    /** @return the ghost module's cheap operation: the depthwise 3x3 conv that the optimizer re-parameterizes */
+    public static String cheapConv(String module) {
+        return module + ".cheap";
+    }
+
+    /** @return the bottleneck's stride-2 depthwise conv */
+    public static String depthwise(String bottleneck) {
+        return bottleneck + ".dw-conv";
+    }
+
+    /** @return the BatchNorm after the bottleneck's stride-2 depthwise conv */
+    public static String depthwiseBn(String bottleneck) {
+        return bottleneck + ".dw-bn";
+    }
+
+    /** @return the squeeze-and-excitation block's global average pooling */
+    public static String sePool(String bottleneck) {
+        return bottleneck + ".se-pool";
+    }
+
+    /** @return the squeeze-and-excitation block's reducing 1x1 conv (bias, ReLU) */
+    public static String seReduce(String bottleneck) {
+        return bottleneck + ".se-reduce";
+    }
+
+    /** @return the squeeze-and-excitation block's expanding 1x1 conv (bias, hard-sigmoid gate) */
+    public static String seExpand(String bottleneck) {
+        return bottleneck + ".se-expand";
+    }
+
+    /** @return the vertex multiplying the feature map by the squeeze-and-excitation gate */
+    public static String seGate(String bottleneck) {
+        return bottleneck + ".se-gate";
+    }
+
+    /** @return the depthwise conv of a bottleneck's projecting shortcut */
+    public static String shortcutDepthwise(String bottleneck) {
+        return bottleneck + ".shortcut-dw-conv";
+    }
+
+    /** @return the BatchNorm after the shortcut's depthwise conv */
+    public static String shortcutDepthwiseBn(String bottleneck) {
+        return bottleneck + ".shortcut-dw-bn";
+    }
+
+    /** @return the 1x1 conv of a bottleneck's projecting shortcut */
+    public static String shortcutConv(String bottleneck) {
+        return bottleneck + ".shortcut-pw-conv";
+    }
+
+    /** @return the BatchNorm after the shortcut's 1x1 conv */
+    public static String shortcutBn(String bottleneck) {
+        return bottleneck + ".shortcut-pw-bn";
+    }
+
+    /** @return the vertex adding a bottleneck's output and its shortcut */
+    public static String residual(String bottleneck) {
+        return bottleneck + ".add";
+    }
 }

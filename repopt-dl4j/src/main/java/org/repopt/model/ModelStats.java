@@ -8,6 +8,7 @@ import org.deeplearning4j.nn.conf.layers.BaseLayer;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D;
 import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
@@ -21,12 +22,12 @@ import java.util.Map;
  * Size and cost of a network, computed from its configuration alone (nothing is allocated, so the L2 variant is
  * as cheap as the small one).
  *
- * @param trainableParams parameters an optimizer updates: weights, biases, BatchNorm gamma/beta and trainable
- *                        channel scales; not BatchNorm running statistics, not constant scales
- * @param flops           multiply-accumulates of the convolutions and the linear layer per image, the convention
- *                        of the paper's FLOPs column
+ * @param trainableParams     parameters an optimizer updates: weights, biases, BatchNorm gamma/beta and trainable
+ *                            channel scales; not BatchNorm running statistics, not constant scales
+ * @param multiplyAccumulates multiply-accumulates (MACs) of the convolutions and the linear layer per image: what
+ *                            the paper's "FLOPs" column counts (one MAC is two floating-point operations)
  */
-public record ModelStats(long trainableParams, long flops) {
+public record ModelStats(long trainableParams, long multiplyAccumulates) {
 
     /**
      * @param conf       a graph configuration
@@ -37,7 +38,7 @@ public record ModelStats(long trainableParams, long flops) {
         Map<String, InputType> outputs = conf.getLayerActivationTypes(inputTypes);
         Map<String, List<String>> inputs = conf.getVertexInputs();
         long params = 0;
-        long flops = 0;
+        long macs = 0;
         for (Map.Entry<String, GraphVertex> e : conf.getVertices().entrySet()) {
             if (!(e.getValue() instanceof LayerVertex)) {
                 continue;
@@ -47,14 +48,15 @@ public record ModelStats(long trainableParams, long flops) {
             if (layer instanceof ConvolutionLayer) {
                 ConvolutionLayer c = (ConvolutionLayer) layer;
                 InputType.InputTypeConvolutional out = (InputType.InputTypeConvolutional) outputs.get(e.getKey());
-                flops += out.getHeight() * out.getWidth() * c.getNOut() * c.getNIn()
+                long inPerOutput = layer instanceof DepthwiseConvolution2D ? 1 : c.getNIn(); // groups = channels
+                macs += out.getHeight() * out.getWidth() * c.getNOut() * inPerOutput
                         * c.getKernelSize()[0] * c.getKernelSize()[1];
             } else if (layer instanceof DenseLayer || layer instanceof OutputLayer) {
                 FeedForwardLayer f = (FeedForwardLayer) layer;
-                flops += f.getNIn() * f.getNOut();
+                macs += f.getNIn() * f.getNOut();
             }
         }
-        return new ModelStats(params, flops);
+        return new ModelStats(params, macs);
     }
 
     /**
@@ -64,6 +66,14 @@ public record ModelStats(long trainableParams, long flops) {
     public static ModelStats of(VggModel model) {
         VggSpec s = model.spec();
         return of(model.conf(), InputType.convolutional(s.inputHeight(), s.inputWidth(), s.inputChannels()));
+    }
+
+    /**
+     * @param model a RepOpt-GhostNet
+     * @return its size and cost at its spec's input shape
+     */
+    public static ModelStats of(RepOptGhostNet model) {
+        return of(model.conf(), model.inputType());
     }
 
     private static long trainable(Layer layer) {
@@ -81,10 +91,10 @@ public record ModelStats(long trainableParams, long flops) {
         return n;
     }
 
-    /** @return e.g. {@code params=51.83M  flops=11.9G} (FLOPs in M below one G) */
+    /** @return e.g. {@code params=51.84M  macs=11.8G} (multiply-accumulates in M below one G) */
     public String describe() {
-        String f = flops >= 1e9 ? String.format(Locale.ROOT, "%.1fG", flops / 1e9)
-                : String.format(Locale.ROOT, "%.1fM", flops / 1e6);
-        return String.format(Locale.ROOT, "params=%.2fM  flops=%s", trainableParams / 1e6, f);
+        String m = multiplyAccumulates >= 1e9 ? String.format(Locale.ROOT, "%.1fG", multiplyAccumulates / 1e9)
+                : String.format(Locale.ROOT, "%.1fM", multiplyAccumulates / 1e6);
+        return String.format(Locale.ROOT, "params=%.2fM  macs=%s", trainableParams / 1e6, m);
     }
 }

@@ -7,13 +7,13 @@ package org.repopt.model;
  * {@link VggSpec#withClasses} adapt them.
  */
 public enum Variant {
-    /** 51.8M parameters, 11.9G FLOPs. */
+    /** 51.8M parameters, 11.9G multiply-accumulates (the paper's "FLOPs"). */
     B1(new int[]{4, 6, 16, 1}, 2, 4),
-    /** 80.3M parameters, 18.4G FLOPs. */
+    /** 80.3M parameters, 18.4G multiply-accumulates. */
     B2(new int[]{4, 6, 16, 1}, 2.5, 5),
-    /** 76.0M parameters, 21.0G FLOPs. */
+    /** 76.0M parameters, 21.0G multiply-accumulates. */
     L1(new int[]{8, 14, 24, 1}, 2, 4),
-    /** 118.1M parameters, 32.8G FLOPs. */
+    /** 118.1M parameters, 32.8G multiply-accumulates. */
     L2(new int[]{8, 14, 24, 1}, 2.5, 5);
 
     private final int[] depths;

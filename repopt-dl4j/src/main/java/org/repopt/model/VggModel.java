@@ -17,6 +17,7 @@ import org.deeplearning4j.nn.weights.WeightInit;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
+import org.repopt.backend.Nd4jRandom;
 import org.repopt.backend.OneDnnHelpers;
 import org.repopt.nn.EngineSelectingConvolutionLayer;
 
@@ -68,7 +69,10 @@ public abstract class VggModel {
         return dataType;
     }
 
-    /** @return the initialization seed */
+    /**
+     * @return the initialization seed; every seed, 0 included, gives the same weights on every build (the
+     * configuration carries {@link Nd4jRandom#nativeSeed} of it, since DL4J leaves seed 0 unseeded)
+     */
     public long seed() {
         return seed;
     }
@@ -93,9 +97,7 @@ public abstract class VggModel {
 
     /** @return the whole graph, open for additions; input types set */
     public ComputationGraphConfiguration.GraphBuilder graphBuilder() {
-        ComputationGraphConfiguration.GraphBuilder g = new NeuralNetConfiguration.Builder()
-                .seed(seed).dataType(dataType).weightInit(WeightInit.RELU).cacheMode(CACHE_MODE)
-                .graphBuilder().addInputs(LayerNames.INPUT);
+        ComputationGraphConfiguration.GraphBuilder g = newGraph(seed, dataType);
         String prev = LayerNames.INPUT;
         for (BlockSpec b : spec.blocks()) {
             prev = addBlock(g, b, prev);
@@ -115,8 +117,23 @@ public abstract class VggModel {
 
     /** @return an initialized network with DL4J's default updater (oneDNN helpers on) */
     public ComputationGraph init() {
+        return initialized(conf());
+    }
+
+    /**
+     * @return an empty graph with every model's defaults (seed, data type, He initialization, cache mode) and the
+     * input {@link LayerNames#INPUT}
+     */
+    static ComputationGraphConfiguration.GraphBuilder newGraph(long seed, DataType dataType) {
+        return new NeuralNetConfiguration.Builder()
+                .seed(Nd4jRandom.nativeSeed(seed)).dataType(dataType).weightInit(WeightInit.RELU).cacheMode(CACHE_MODE)
+                .graphBuilder().addInputs(LayerNames.INPUT);
+    }
+
+    /** @return the configuration as an initialized network with DL4J's default updater (oneDNN helpers on) */
+    static ComputationGraph initialized(ComputationGraphConfiguration conf) {
         OneDnnHelpers.enable();
-        ComputationGraph net = new ComputationGraph(conf());
+        ComputationGraph net = new ComputationGraph(conf);
         net.init();
         return net;
     }

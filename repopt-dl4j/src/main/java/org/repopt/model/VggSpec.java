@@ -188,22 +188,8 @@ public final class VggSpec {
      *                                  the first unmatched block where the counts differ
      */
     public void requireMatches(List<BlockScales> scales, String modelName) {
-        int n = Math.min(scales.size(), blocks.size());
-        for (int i = 0; i < n; i++) {
-            BlockSpec b = blocks.get(i);
-            BlockScales s = scales.get(i);
-            if (!b.name().equals(s.block()) || b.in() != s.inChannels() || b.out() != s.outChannels()
-                    || b.stride() != s.stride()) {
-                throw new IllegalArgumentException("scales do not fit " + modelName + ": block " + i + " is "
-                        + b.describe() + " in " + modelName + ", but " + s.block() + " (" + s.inChannels() + "->"
-                        + s.outChannels() + ", stride " + s.stride() + ") in the scales");
-            }
-        }
-        if (scales.size() != blocks.size()) {
-            String first = scales.size() > n ? scales.get(n).block() : blocks.get(n).name();
-            throw new IllegalArgumentException("scales do not fit " + modelName + ": " + scales.size()
-                    + " blocks in the scales, " + blocks.size() + " in the model; first unmatched block: " + first);
-        }
+        ScalesFit.require(scales, blocks.stream().map(b -> new ScalesFit.Slot(b.name(), b.in(), b.out(), b.stride(),
+                b.describe())).toList(), "block", modelName);
     }
 
     @Override

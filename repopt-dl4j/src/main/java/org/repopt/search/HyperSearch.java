@@ -8,6 +8,7 @@ import org.repopt.gr.ScalesFile;
 import org.repopt.gr.TorchSgd;
 import org.repopt.model.HyperSearchVgg;
 import org.repopt.model.VggSpec;
+import org.repopt.train.RunFolder;
 import org.repopt.train.TrainResult;
 import org.repopt.train.Trainer;
 import org.slf4j.Logger;
@@ -31,8 +32,8 @@ public final class HyperSearch {
 
     /** Where a finished search writes its scales, inside the run's output folder. */
     public static final String SCALES_FILE = "scales.json";
-    /** The paper's search weight decay. */
-    public static final double DEFAULT_WEIGHT_DECAY = 4e-5;
+    /** The paper's search weight decay: its training weight decay. */
+    public static final double DEFAULT_WEIGHT_DECAY = RepOptimizer.DEFAULT_WEIGHT_DECAY;
 
     private static final Logger LOG = LoggerFactory.getLogger(HyperSearch.class);
 
@@ -72,7 +73,7 @@ public final class HyperSearch {
     }
 
     /**
-     * Runs a fresh search.
+     * Runs a fresh search in the trainer's output folder ({@link RunFolder#startNew}).
      *
      * @param data    the search data set
      * @param trainer the training run (epochs, batch, learning-rate schedule, output folder)
@@ -80,14 +81,29 @@ public final class HyperSearch {
      * @throws IOException when checkpoints or the scales cannot be written
      */
     public SearchResult run(ImageDataset data, Trainer trainer) throws IOException {
-        HyperSearchVgg model = modelFor(data);
-        ComputationGraph net = RepOptimizer.baseline(GradMult.Form.SGD).momentum(momentum).weightDecay(weightDecay)
-                .applyTo(model.conf());
-        return export(model, data, trainer.train(net, data), trainer.config().outputDir());
+        try (RunFolder folder = RunFolder.startNew(trainer.config().outputDir())) {
+            return run(data, trainer, folder);
+        }
     }
 
     /**
-     * Continues an interrupted search from its last checkpoint.
+     * Runs a fresh search in a folder the caller holds.
+     *
+     * @param data    the search data set
+     * @param trainer the training run (epochs, batch, learning-rate schedule, output folder)
+     * @param folder  the trainer's output folder, from {@link RunFolder#startNew}
+     * @return the searched scales, also written to {@value #SCALES_FILE} in the output folder
+     * @throws IOException when checkpoints or the scales cannot be written
+     */
+    public SearchResult run(ImageDataset data, Trainer trainer, RunFolder folder) throws IOException {
+        HyperSearchVgg model = modelFor(data);
+        ComputationGraph net = RepOptimizer.baseline(GradMult.Form.SGD).momentum(momentum).weightDecay(weightDecay)
+                .applyTo(model.conf());
+        return export(model, data, trainer.train(net, data, folder), folder);
+    }
+
+    /**
+     * Continues an interrupted search from its last checkpoint ({@link RunFolder#resume}).
      *
      * @param data    the search data set the run started on
      * @param trainer the same training configuration
@@ -95,16 +111,31 @@ public final class HyperSearch {
      * @throws IOException when the checkpoint cannot be read or the scales cannot be written
      */
     public SearchResult resume(ImageDataset data, Trainer trainer) throws IOException {
-        return export(modelFor(data), data, trainer.resume(data), trainer.config().outputDir());
+        try (RunFolder folder = RunFolder.resume(trainer.config().outputDir())) {
+            return resume(data, trainer, folder);
+        }
     }
 
-    private SearchResult export(HyperSearchVgg model, ImageDataset data, TrainResult training, Path dir)
+    /**
+     * Continues an interrupted search in a folder the caller holds.
+     *
+     * @param data    the search data set the run started on
+     * @param trainer the same training configuration
+     * @param folder  the trainer's output folder, from {@link RunFolder#resume}
+     * @return the searched scales, also written to {@value #SCALES_FILE}
+     * @throws IOException when the checkpoint cannot be read or the scales cannot be written
+     */
+    public SearchResult resume(ImageDataset data, Trainer trainer, RunFolder folder) throws IOException {
+        return export(modelFor(data), data, trainer.resume(data, folder), folder);
+    }
+
+    private SearchResult export(HyperSearchVgg model, ImageDataset data, TrainResult training, RunFolder folder)
             throws IOException {
         String source = String.format(Locale.ROOT, "Hyper-Search with repopt-dl4j on %s (%d training examples), "
                         + "%d epochs, HS model top-1 %.4f; scales are per output channel, blocks in forward order",
                 data.name(), data.trainExamples(), training.epochs(), training.finalTest().top1());
         ScalesFile scales = model.exportScales(training.network(), source);
-        Path file = dir.resolve(SCALES_FILE);
+        Path file = folder.dir().resolve(SCALES_FILE);
         scales.write(file);
         LOG.info("searched scales of {} written to {}", scales.model(), file);
         return new SearchResult(scales, file, training);

@@ -4,9 +4,11 @@ import org.nd4j.shade.jackson.databind.JsonNode;
 import org.nd4j.shade.jackson.databind.ObjectMapper;
 import org.nd4j.shade.jackson.databind.node.ArrayNode;
 import org.nd4j.shade.jackson.databind.node.ObjectNode;
+import org.repopt.io.JsonFormatException;
+import org.repopt.io.StrictJson;
 
 import java.util.ArrayList;
-import java.util.Iterator;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -70,8 +72,30 @@ record CheckpointState(String modelFile, int epochsCompleted, int iterations, Ma
         return m;
     }
 
-    /** @return the {@code checkpoint.json} text */
+    /**
+     * @param earlierModelFile the model zip of the earlier checkpoint
+     * @param epochs           epochs the earlier checkpoint holds, in {@code [1, epochsCompleted]}
+     * @return the state of that earlier checkpoint of the same run: the history up to it
+     */
+    CheckpointState truncated(String earlierModelFile, int epochs) {
+        if (epochs < 1 || epochs > epochsCompleted) {
+            throw new IllegalArgumentException("epochs must be in [1, " + epochsCompleted + "], got " + epochs);
+        }
+        return new CheckpointState(earlierModelFile, epochs, history.get(epochs - 1).iterations(), config, data,
+                history.subList(0, epochs));
+    }
+
+    /** @return the {@code checkpoint.json} text of this state (pretty-printed) */
     String toJson(ObjectMapper mapper) {
+        try {
+            return mapper.writerWithDefaultPrettyPrinter().writeValueAsString(toJsonNode(mapper));
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot write the checkpoint state as JSON", e);
+        }
+    }
+
+    /** @return this state as the JSON object {@link #fromJson} reads */
+    ObjectNode toJsonNode(ObjectMapper mapper) {
         ObjectNode root = mapper.createObjectNode();
         root.put("format", FORMAT);
         root.put("model_file", modelFile);
@@ -83,83 +107,48 @@ record CheckpointState(String modelFile, int epochsCompleted, int iterations, Ma
         data.entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> d.put(e.getKey(), e.getValue()));
         ArrayNode h = root.putArray("history");
         history.forEach(r -> h.add(r.toJson(mapper)));
-        try {
-            return mapper.writerWithDefaultPrettyPrinter().writeValueAsString(root);
-        } catch (Exception e) {
-            throw new IllegalStateException("cannot write the checkpoint state as JSON", e);
-        }
+        return root;
     }
 
     /**
      * @param root  the parsed {@code checkpoint.json}
      * @param where the file, for messages
      * @return the state
-     * @throws IllegalArgumentException naming {@code where} and the bad field
+     * @throws JsonFormatException naming {@code where} and the bad field
      */
     static CheckpointState fromJson(JsonNode root, String where) {
-        if (root == null || !root.isObject()) {
-            throw new IllegalArgumentException(where + ": expected a JSON object");
-        }
-        for (Iterator<String> it = root.fieldNames(); it.hasNext(); ) {
-            String f = it.next();
-            if (!FIELDS.contains(f)) {
-                throw new IllegalArgumentException(where + ": unknown field '" + f + "'");
-            }
-        }
-        String format = text(root, "format", where);
-        if (!FORMAT.equals(format)) {
-            throw new IllegalArgumentException(where + ": format is '" + format + "', expected '" + FORMAT + "'");
-        }
-        JsonNode h = root.get("history");
-        if (h == null || !h.isArray()) {
-            throw new IllegalArgumentException(where + ": field 'history' must be an array");
+        return fromJson(StrictJson.of(root, where), Set.of());
+    }
+
+    /**
+     * @param root      the state's JSON object
+     * @param otherKeys keys the object may hold besides the state's own (read by the caller)
+     * @return the state
+     * @throws JsonFormatException naming the source and the bad field
+     */
+    static CheckpointState fromJson(StrictJson.Node root, Set<String> otherKeys) {
+        Set<String> known = new HashSet<>(FIELDS);
+        known.addAll(otherKeys);
+        root.requireFields(known);
+        StrictJson.Node format = root.get("format");
+        if (!FORMAT.equals(format.text())) {
+            throw new JsonFormatException(root.source(), "", "format", FORMAT, format.text(), "format is '"
+                    + format.text() + "', expected '" + FORMAT + "'");
         }
         List<EpochResult> history = new ArrayList<>();
-        for (int i = 0; i < h.size(); i++) {
-            history.add(EpochResult.fromJson(h.get(i), where + " history[" + i + "]"));
+        for (StrictJson.Node entry : root.get("history").elements()) {
+            history.add(EpochResult.fromJson(entry));
         }
+        String modelFile = root.get("model_file").text();
+        int epochs = root.get("epochs_completed").integer();
+        int iterations = root.get("iterations").integer();
+        Map<String, String> config = root.get("config").textMembers();
+        Map<String, String> data = root.get("data").textMembers();
         try {
-            return new CheckpointState(text(root, "model_file", where), integer(root, "epochs_completed", where),
-                    integer(root, "iterations", where), textMap(root, "config", where), textMap(root, "data", where),
-                    history);
+            return new CheckpointState(modelFile, epochs, iterations, config, data, history);
         } catch (IllegalArgumentException e) {
-            if (e.getMessage().startsWith(where)) {
-                throw e;
-            }
-            throw new IllegalArgumentException(where + ": " + e.getMessage(), e);
+            throw new JsonFormatException(root.source(), "", null, "a consistent checkpoint state", "an inconsistent one",
+                    e.getMessage());
         }
-    }
-
-    private static String text(JsonNode n, String field, String where) {
-        JsonNode v = n.get(field);
-        if (v == null || !v.isTextual()) {
-            throw new IllegalArgumentException(where + ": field '" + field + "' must be a string, got " + v);
-        }
-        return v.textValue();
-    }
-
-    private static int integer(JsonNode n, String field, String where) {
-        JsonNode v = n.get(field);
-        if (v == null || !v.isIntegralNumber() || !v.canConvertToInt()) {
-            throw new IllegalArgumentException(where + ": field '" + field + "' must be an int, got " + v);
-        }
-        return v.intValue();
-    }
-
-    private static Map<String, String> textMap(JsonNode n, String field, String where) {
-        JsonNode v = n.get(field);
-        if (v == null || !v.isObject()) {
-            throw new IllegalArgumentException(where + ": field '" + field + "' must be an object, got " + v);
-        }
-        Map<String, String> m = new LinkedHashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = v.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
-            if (!e.getValue().isTextual()) {
-                throw new IllegalArgumentException(where + ": " + field + "." + e.getKey() + " must be a string, got "
-                        + e.getValue());
-            }
-            m.put(e.getKey(), e.getValue().textValue());
-        }
-        return m;
     }
 }

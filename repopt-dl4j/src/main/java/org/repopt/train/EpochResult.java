@@ -3,12 +3,14 @@ package org.repopt.train;
 import org.nd4j.shade.jackson.databind.JsonNode;
 import org.nd4j.shade.jackson.databind.ObjectMapper;
 import org.nd4j.shade.jackson.databind.node.ObjectNode;
+import org.repopt.io.JsonFormatException;
+import org.repopt.io.StrictJson;
 
-import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.OptionalDouble;
+import java.util.function.Supplier;
 
 /**
  * What one epoch did; one line of {@code metrics.jsonl}.
@@ -97,52 +99,46 @@ public record EpochResult(int epoch, int iterations, double trainLoss, double le
      * @param n     the object
      * @param where the file and line or entry, for messages
      * @return the epoch result
-     * @throws IllegalArgumentException naming {@code where} and the missing, unknown or bad field
+     * @throws JsonFormatException naming {@code where} and the missing, unknown or bad field
      */
     static EpochResult fromJson(JsonNode n, String where) {
-        if (n == null || !n.isObject()) {
-            throw new IllegalArgumentException(where + ": expected a JSON object, got " + n);
+        return fromJson(StrictJson.of(n, where));
+    }
+
+    /**
+     * @param n one {@code metrics.jsonl} line or {@code checkpoint.json} history entry
+     * @return the epoch result
+     * @throws JsonFormatException naming the source, the place and the missing, unknown or bad field
+     */
+    static EpochResult fromJson(StrictJson.Node n) {
+        n.requireFields(FIELDS);
+        Optional<Accuracy> test = Optional.empty();
+        if (n.has("test_top1")) {
+            OptionalDouble top5 = n.has("test_top5") ? OptionalDouble.of(n.get("test_top5").number())
+                    : OptionalDouble.empty();
+            test = Optional.of(checked(n, () -> new Accuracy(n.get("test_top1").number(), top5)));
+        } else if (n.has("test_top5")) {
+            throw n.get("test_top5").fail("without test_top1", "test_top1 next to test_top5");
         }
-        for (Iterator<String> it = n.fieldNames(); it.hasNext(); ) {
-            String f = it.next();
-            if (!FIELDS.contains(f)) {
-                throw new IllegalArgumentException(where + ": unknown field '" + f + "', expected some of " + FIELDS);
-            }
-        }
+        int epoch = n.get("epoch").integer();
+        int iterations = n.get("iterations").integer();
+        double loss = n.get("train_loss").number();
+        double lr = n.get("lr").number();
+        double imagesPerSecond = n.get("images_per_sec").number();
+        double trainSeconds = n.get("train_seconds").number();
+        double epochSeconds = n.get("epoch_seconds").number();
+        Optional<Accuracy> evaluated = test;
+        return checked(n, () -> new EpochResult(epoch, iterations, loss, lr, evaluated, imagesPerSecond,
+                trainSeconds, epochSeconds));
+    }
+
+    /** Runs a constructor that validates its values, turning its complaint into one about {@code n}. */
+    private static <T> T checked(StrictJson.Node n, Supplier<T> constructor) {
         try {
-            Optional<Accuracy> test = Optional.empty();
-            if (n.has("test_top1")) {
-                OptionalDouble top5 = n.has("test_top5") ? OptionalDouble.of(number(n, "test_top5", where))
-                        : OptionalDouble.empty();
-                test = Optional.of(new Accuracy(number(n, "test_top1", where), top5));
-            } else if (n.has("test_top5")) {
-                throw new IllegalArgumentException(where + ": test_top5 without test_top1");
-            }
-            return new EpochResult(integer(n, "epoch", where), integer(n, "iterations", where),
-                    number(n, "train_loss", where), number(n, "lr", where), test,
-                    number(n, "images_per_sec", where), number(n, "train_seconds", where),
-                    number(n, "epoch_seconds", where));
+            return constructor.get();
         } catch (IllegalArgumentException e) {
-            if (e.getMessage().startsWith(where)) {
-                throw e;
-            }
-            throw new IllegalArgumentException(where + ": " + e.getMessage(), e);
+            throw new JsonFormatException(n.source(), n.path(), null, "values in range", "a value out of range",
+                    e.getMessage());
         }
-    }
-
-    private static double number(JsonNode n, String field, String where) {
-        JsonNode v = n.get(field);
-        if (v == null || !v.isNumber()) {
-            throw new IllegalArgumentException(where + ": field '" + field + "' must be a number, got " + v);
-        }
-        return v.doubleValue();
-    }
-
-    private static int integer(JsonNode n, String field, String where) {
-        JsonNode v = n.get(field);
-        if (v == null || !v.canConvertToInt() || !v.isIntegralNumber()) {
-            throw new IllegalArgumentException(where + ": field '" + field + "' must be an int, got " + v);
-        }
-        return v.intValue();
     }
 }

@@ -10,9 +10,11 @@ import org.deeplearning4j.optimize.solvers.BaseOptimizer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.learning.regularization.Regularization;
+import org.nd4j.shade.jackson.databind.JsonNode;
 import org.nd4j.shade.jackson.databind.ObjectMapper;
 import org.nd4j.shade.jackson.databind.node.ObjectNode;
 import org.repopt.gr.GradMultHook;
+import org.repopt.io.AtomicFiles;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -75,27 +77,61 @@ public final class GradMultEffectListener extends BaseTrainingListener {
      * A listener that appends one JSON object per parameter and reported iteration to {@code file} (created if
      * absent), e.g. {@code {"iteration":0,"epoch":0,"layer":"stage1.0.conv3x3","param":"W","grad_norm":...,
      * "mult_grad_norm":...,"gain":...,"cosine":...,"update_norm":...,"param_norm":...,"update_param_ratio":...}}.
+     * A run resumed from a checkpoint continues the file: before its first report, the lines of that iteration and
+     * later ones (written after the checkpoint by the interrupted run) are dropped, atomically.
      *
      * @param file  the JSON-lines file, e.g. {@code runDir.resolve(GradMultEffectListener.FILE)}
      * @param every report every {@code every}-th iteration
      * @return the listener
-     * @throws UncheckedIOException from the training thread when a line cannot be written
+     * @throws UncheckedIOException from the training thread when the file cannot be read or written
+     * @throws IllegalStateException from the training thread when an existing line is not such a JSON object
      */
     public static GradMultEffectListener toJsonLines(Path file, int every) {
         Objects.requireNonNull(file, "file");
         ObjectMapper mapper = new ObjectMapper();
+        boolean[] first = {true};
         return new GradMultEffectListener(every, effects -> {
             StringBuilder lines = new StringBuilder();
             for (GradMultEffect e : effects) {
                 lines.append(e.toJson(mapper)).append('\n');
             }
             try {
+                if (first[0] && Files.exists(file)) {
+                    dropFrom(file, effects.get(0).iteration(), mapper);
+                }
+                first[0] = false;
                 Files.write(file, lines.toString().getBytes(StandardCharsets.UTF_8), StandardOpenOption.CREATE,
                         StandardOpenOption.APPEND);
             } catch (IOException ex) {
                 throw new UncheckedIOException("cannot append the Grad Mult effect to " + file, ex);
             }
         });
+    }
+
+    /** Rewrites {@code file} without its lines of iteration {@code iteration} and later. */
+    private static void dropFrom(Path file, int iteration, ObjectMapper mapper) throws IOException {
+        StringBuilder kept = new StringBuilder();
+        int lineNumber = 0;
+        for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+            lineNumber++;
+            if (line.isBlank()) {
+                continue;
+            }
+            JsonNode it;
+            try {
+                it = mapper.readTree(line).get("iteration");
+            } catch (IOException e) {
+                throw new IllegalStateException(file + " line " + lineNumber + " is not JSON: " + e.getMessage(), e);
+            }
+            if (it == null || !it.isInt()) {
+                throw new IllegalStateException(file + " line " + lineNumber + " has no integer \"iteration\"");
+            }
+            if (it.asInt() < iteration) {
+                kept.append(line).append('\n');
+            }
+        }
+        byte[] bytes = kept.toString().getBytes(StandardCharsets.UTF_8);
+        AtomicFiles.write(file, out -> out.write(bytes));
     }
 
     /** What one Grad Mult parameter looked like before its update. */

@@ -11,36 +11,27 @@ import org.repopt.model.RepVgg;
 import org.repopt.model.VggModel;
 import org.repopt.model.VggSpec;
 
-import java.util.Arrays;
-import java.util.Locale;
-import java.util.stream.Collectors;
 
 /**
  * The four ways the paper trains a VGG-style architecture, each a network ready for the {@link Trainer}: the same
  * SGD recipe (Nesterov momentum, L2 on kernels and linear weights), with the structural prior in the optimizer
- * (RepOpt-VGG), in the architecture (RepVGG, the Hyper-Search model) or nowhere (plain VGG).
+ * (RepOpt-VGG), in the architecture (RepVGG, the Hyper-Search model) or nowhere (plain VGG). The learning rate is
+ * not the family's: the Trainer's {@link TrainConfig#learningRate()} schedule sets it.
  */
 public enum ModelFamily {
     /** RepOpt-VGG: plain VGG, RepOptimizer with searched or released scales. */
-    REPOPT_VGG("repopt-vgg", "RepOpt-VGG"),
+    REPOPT_VGG("RepOpt-VGG"),
     /** The same plain VGG with ordinary SGD: the paper's baseline. */
-    VGG("vgg", "VGG"),
+    VGG("VGG"),
     /** RepVGG: three branches per block during training. */
-    REPVGG("repvgg", "RepVGG"),
+    REPVGG("RepVGG"),
     /** The Hyper-Search model with trainable scales. */
-    HS("hs", "HS");
+    HS("HS");
 
-    private final String cliName;
     private final String displayName;
 
-    ModelFamily(String cliName, String displayName) {
-        this.cliName = cliName;
+    ModelFamily(String displayName) {
         this.displayName = displayName;
-    }
-
-    /** @return the command-line name, e.g. {@code repopt-vgg} */
-    public String cliName() {
-        return cliName;
     }
 
     /** @return the name tables print, e.g. {@code RepOpt-VGG} */
@@ -73,21 +64,22 @@ public enum ModelFamily {
 
     /**
      * Builds the network and attaches the optimizer (the RepOptimizer for RepOpt-VGG, the same recipe without Grad
-     * Mult otherwise). The {@link Trainer} later installs its learning-rate schedule.
+     * Mult otherwise). Its updaters carry {@link RepOptimizer#DEFAULT_LEARNING_RATE}, a placeholder: the
+     * {@link Trainer} installs the run's schedule ({@link TrainConfig#learningRate()}); a caller training without the
+     * Trainer sets its own rate, e.g. {@code net.setLearningRate(lr)}.
      *
-     * @param spec         the architecture
-     * @param type         the network's data type
-     * @param seed         the initialization seed
-     * @param scales       the scales (RepOpt-VGG only; {@code null} otherwise)
-     * @param learningRate the base learning rate
-     * @param momentum     Nesterov momentum
-     * @param weightDecay  L2 weight decay of kernels and linear weights
+     * @param spec        the architecture
+     * @param type        the network's data type
+     * @param seed        the initialization seed (every seed, 0 included, gives the same network every time)
+     * @param scales      the scales (RepOpt-VGG only; {@code null} otherwise)
+     * @param momentum    Nesterov momentum
+     * @param weightDecay L2 weight decay of kernels and linear weights
      * @return the network, ready to train
      * @throws IllegalArgumentException where RepOpt-VGG gets no scales, another family gets some, or the scales do
      *                                  not fit the architecture
      */
-    public ComputationGraph network(VggSpec spec, DataType type, long seed, ScalesFile scales, double learningRate,
-                                    double momentum, double weightDecay) {
+    public ComputationGraph network(VggSpec spec, DataType type, long seed, ScalesFile scales, double momentum,
+                                    double weightDecay) {
         if (needsScales() && scales == null) {
             throw new IllegalArgumentException(displayName + " needs scales: a Hyper-Search result or released ones");
         }
@@ -97,25 +89,9 @@ public enum ModelFamily {
         }
         VggModel model = model(spec, type, seed);
         if (this == REPOPT_VGG) {
-            return ((RepOptVgg) model).init(RepOptimizer.sgd(scales).learningRate(learningRate).momentum(momentum)
-                    .weightDecay(weightDecay));
+            return ((RepOptVgg) model).init(RepOptimizer.sgd(scales).momentum(momentum).weightDecay(weightDecay));
         }
-        return RepOptimizer.baseline(GradMult.Form.SGD).learningRate(learningRate).momentum(momentum)
-                .weightDecay(weightDecay).applyTo(model.conf());
-    }
-
-    /**
-     * @param name a command-line name
-     * @return the family
-     * @throws IllegalArgumentException naming the known families
-     */
-    public static ModelFamily parse(String name) {
-        for (ModelFamily f : values()) {
-            if (f.cliName.equals(name.toLowerCase(Locale.ROOT))) {
-                return f;
-            }
-        }
-        throw new IllegalArgumentException("unknown model '" + name + "'; known: "
-                + Arrays.stream(values()).map(ModelFamily::cliName).collect(Collectors.joining(", ")));
+        return RepOptimizer.baseline(GradMult.Form.SGD).momentum(momentum).weightDecay(weightDecay)
+                .applyTo(model.conf());
     }
 }

@@ -1,6 +1,7 @@
 package org.repopt.train;
 
 import org.repopt.gr.RepOptimizer;
+import org.repopt.io.JsonFormatException;
 
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -18,7 +19,8 @@ import java.util.Objects;
  * cosine decay per iteration to 0 after 5 warm-up epochs, label smoothing 0.1. The optimizer itself (momentum,
  * Nesterov, weight decay, Grad Mult) belongs to the network's configuration, e.g.
  * {@link RepOptimizer#sgd(java.util.List)}; the trainer replaces only its learning rate by
- * {@link WarmupCosineSchedule}.
+ * {@link WarmupCosineSchedule}: {@link #learningRate()} is the one learning rate of a run, whatever rate the
+ * network's updaters were built with.
  */
 public final class TrainConfig {
 
@@ -178,6 +180,51 @@ public final class TrainConfig {
         m.put("labelSmoothing", labelSmoothing);
         m.put("seed", seed);
         return m;
+    }
+
+    /**
+     * The inverse of {@link #trajectoryFields()} as a checkpoint records them ({@code String.valueOf} of each value).
+     *
+     * @param outputDir where the run writes
+     * @param fields    name to value as text, exactly the names of {@link #trajectoryFields()}
+     * @param source    where the fields come from, for messages
+     * @return a builder holding those values (and the defaults of the other settings)
+     * @throws JsonFormatException naming the missing, unknown or unreadable field
+     */
+    static Builder fromTrajectoryFields(Path outputDir, Map<String, String> fields, String source) {
+        Builder b = builder(outputDir);
+        Map<String, Object> expected = b.build().trajectoryFields();
+        for (String key : fields.keySet()) {
+            if (!expected.containsKey(key)) {
+                throw new JsonFormatException(source, "config", key, "one of " + expected.keySet(), key,
+                        "unknown field '" + key + "'");
+            }
+        }
+        b.epochs = (int) parse(fields, "epochs", source, false);
+        b.batchSize = (int) parse(fields, "batchSize", source, false);
+        b.learningRate = parse(fields, "learningRate", source, true);
+        b.warmupEpochs = (int) parse(fields, "warmupEpochs", source, false);
+        b.minLearningRate = parse(fields, "minLearningRate", source, true);
+        b.labelSmoothing = parse(fields, "labelSmoothing", source, true);
+        String seed = fields.get("seed");
+        try {
+            b.seed = Long.parseLong(String.valueOf(seed));
+        } catch (NumberFormatException e) {
+            throw new JsonFormatException(source, "config", "seed", "a long integer", String.valueOf(seed),
+                    "field 'seed' must be a long integer, got " + seed);
+        }
+        return b;
+    }
+
+    private static double parse(Map<String, String> fields, String key, String source, boolean real) {
+        String v = fields.get(key);
+        try {
+            return real ? Double.parseDouble(String.valueOf(v)) : Integer.parseInt(String.valueOf(v));
+        } catch (NumberFormatException e) {
+            String expected = real ? "a number" : "an int";
+            throw new JsonFormatException(source, "config", key, expected, String.valueOf(v), "field '" + key
+                    + "' must be " + expected + ", got " + v);
+        }
     }
 
     @Override

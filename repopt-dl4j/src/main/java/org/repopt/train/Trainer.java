@@ -7,20 +7,22 @@ import org.deeplearning4j.nn.conf.layers.BaseLayer;
 import org.deeplearning4j.nn.conf.layers.BaseOutputLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.optimize.api.TrainingListener;
 import org.nd4j.evaluation.classification.Evaluation;
 import org.nd4j.linalg.activations.impl.ActivationSoftmax;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
-import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.lossfunctions.impl.LossMCXENT;
 import org.nd4j.linalg.schedule.ISchedule;
 import org.nd4j.shade.jackson.databind.ObjectMapper;
 import org.repopt.data.EpochBatches;
 import org.repopt.data.ImageDataset;
+import org.repopt.backend.Nd4jRandom;
 import org.repopt.io.AtomicFiles;
+import org.repopt.io.JsonFormatException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,6 +33,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -54,24 +58,36 @@ import java.util.stream.IntStream;
  * TrainResult r = new Trainer(sameConfig, System.err).resume(data);
  * }</pre>
  *
- * <p>What a run writes into {@link TrainConfig#outputDir()}:
+ * <p><b>The learning rate</b> of a run is {@link TrainConfig#learningRate()}, the peak of its schedule: the Trainer
+ * installs the schedule on every updater of the network, replacing whatever rate the updaters were built with
+ * (all other updater settings stay). A network handed to the Trainer needs updaters with a learning rate, not a
+ * particular one.
+ *
+ * <p><b>The run folder</b> ({@link TrainConfig#outputDir()}) is held through a {@link RunFolder} for the whole run:
+ * a second run into it is refused while this one lives, and a run is refused where another run's files are, before
+ * anything is written. What a run writes there:
  * <ul>
- *   <li>{@code checkpoint-epoch-NNNN.zip}: the network after the last finished epoch ({@code ModelSerializer}
- *       with updater state; the configuration carries the schedule and the iteration and epoch counts), and
- *       {@code checkpoint.json} naming it. The zip is written under its own name first, then {@code checkpoint.json}
- *       is atomically replaced to name it, then the older zip is deleted: no crash or error loses the last good
- *       checkpoint;</li>
+ *   <li>{@code checkpoint-epoch-NNNN.zip}: the network after a finished epoch ({@code ModelSerializer} with updater
+ *       state; the configuration carries the schedule and the iteration and epoch counts), the last two kept, and
+ *       {@code checkpoint.json} naming them with their SHA-256 ({@link CheckpointStore}: atomic, verified on resume,
+ *       falling back to the previous checkpoint when the last one is damaged);</li>
  *   <li>{@value #METRICS_FILE}: one JSON object per epoch ({@link EpochResult}).</li>
  * </ul>
  *
- * <p>Resuming is exact: the optimizer state and the schedule position come from the checkpoint, epoch {@code e}'s
- * batches depend only on the seed and {@code e} ({@link EpochBatches}), and ND4J's random generator is re-seeded
- * from the seed and the epoch at the start of each epoch, so an interrupted and resumed run ends with the
- * parameters of an uninterrupted one.
+ * <p><b>Resuming is exact</b>: the optimizer state and the schedule position come from the checkpoint, epoch
+ * {@code e}'s batches depend only on the seed and {@code e} ({@link EpochBatches}), and ND4J's random generator is
+ * re-seeded from the seed and the epoch at the start of each epoch ({@link Nd4jRandom}), so an interrupted and
+ * resumed run ends with the parameters of an uninterrupted one, bit for bit.
  *
- * <p>After every batch the loss ({@code net.score()}) is checked; NaN or infinity stops the run with a
- * {@link TrainingDivergedException} and leaves the last good checkpoint as it was. Progress goes only to the
- * {@code PrintStream} given to the constructor; everything else is logged through SLF4J.
+ * <p><b>Divergence</b>: after every batch the loss is checked, and after every epoch, before its checkpoint, every
+ * parameter (BatchNorm running statistics included) and the updater state; NaN or infinity stops the run with a
+ * {@link TrainingDivergedException} and leaves the last good checkpoint as it was.
+ *
+ * <p><b>Extension points</b>: {@link #withListener} (called after each epoch's checkpoint),
+ * {@link #withTrainingListeners} (DL4J {@link TrainingListener}s attached to the network for the run, told of every
+ * iteration and of each epoch's start and end) and {@link #withEpochFitter} (how one epoch's batches are fitted;
+ * {@link EpochFitter#LOCAL} by default). Progress goes only to the {@code PrintStream} given to the constructor;
+ * everything else is logged through SLF4J.
  */
 public final class Trainer {
 
@@ -83,11 +99,16 @@ public final class Trainer {
      */
     public static final int TOP5_CLASS_THRESHOLD = 10;
 
+    /** The prefix of the fitter's trajectory fields in a checkpoint's configuration. */
+    public static final String FITTER_FIELD_PREFIX = "fitter.";
+
     private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
 
     private final TrainConfig config;
     private final PrintStream progressOut;
     private final List<EpochListener> listeners;
+    private final List<TrainingListener> trainingListeners;
+    private final EpochFitter fitter;
     private final LongSupplier clock;
     private final ObjectMapper mapper = new ObjectMapper();
 
@@ -96,13 +117,16 @@ public final class Trainer {
      * @param progressOut where the progress bar and per-epoch summaries go when {@link TrainConfig#progress()}
      */
     public Trainer(TrainConfig config, PrintStream progressOut) {
-        this(config, progressOut, List.of());
+        this(config, progressOut, List.of(), List.of(), EpochFitter.LOCAL);
     }
 
-    private Trainer(TrainConfig config, PrintStream progressOut, List<EpochListener> listeners) {
+    private Trainer(TrainConfig config, PrintStream progressOut, List<EpochListener> listeners,
+                    List<TrainingListener> trainingListeners, EpochFitter fitter) {
         this.config = Objects.requireNonNull(config, "config");
         this.progressOut = Objects.requireNonNull(progressOut, "progressOut");
         this.listeners = List.copyOf(listeners);
+        this.trainingListeners = List.copyOf(trainingListeners);
+        this.fitter = Objects.requireNonNull(fitter, "fitter");
         this.clock = System::nanoTime;
     }
 
@@ -113,7 +137,32 @@ public final class Trainer {
     public Trainer withListener(EpochListener listener) {
         List<EpochListener> all = new ArrayList<>(listeners);
         all.add(Objects.requireNonNull(listener, "listener"));
-        return new Trainer(config, progressOut, all);
+        return new Trainer(config, progressOut, all, trainingListeners, fitter);
+    }
+
+    /**
+     * @param more DL4J listeners to attach to the network for the run (after the network's own, which stay): told
+     *             of every iteration by DL4J, and of each epoch's start and end by the Trainer; detached when the run
+     *             ends
+     * @return a trainer that also attaches {@code more}
+     */
+    public Trainer withTrainingListeners(TrainingListener... more) {
+        List<TrainingListener> all = new ArrayList<>(trainingListeners);
+        for (TrainingListener l : more) {
+            all.add(Objects.requireNonNull(l, "listener"));
+        }
+        return new Trainer(config, progressOut, listeners, all, fitter);
+    }
+
+    /**
+     * @param epochFitter how each epoch's batches are fitted (see {@link EpochFitter} for the contract); its
+     *                    {@link EpochFitter#trajectoryFields()} join the configuration a checkpoint records (under
+     *                    {@value #FITTER_FIELD_PREFIX}), so a run resumes only under the same ones. The caller closes
+     *                    it.
+     * @return a trainer that fits with {@code epochFitter}
+     */
+    public Trainer withEpochFitter(EpochFitter epochFitter) {
+        return new Trainer(config, progressOut, listeners, trainingListeners, epochFitter);
     }
 
     /** @return the configuration */
@@ -123,181 +172,362 @@ public final class Trainer {
 
     /**
      * @param outputDir a run folder
-     * @return the model zip of its current checkpoint, if it holds one
-     * @throws IOException when {@code checkpoint.json} exists but cannot be read
+     * @return the model zip of its newest intact checkpoint (the previous one, with a warning, when the newest was
+     * damaged), if it holds one
+     * @throws IOException                 when {@code checkpoint.json} exists but cannot be read
+     * @throws CheckpointUnusableException when it holds checkpoints but none is intact
      */
     public static Optional<Path> latestCheckpoint(Path outputDir) throws IOException {
-        CheckpointStore store = new CheckpointStore(outputDir);
-        return store.exists() ? Optional.of(store.modelFile(store.read())) : Optional.empty();
+        return new CheckpointStore(outputDir).latestIntact();
     }
 
     /**
-     * Starts a new run: sets the network's iteration and epoch counts to 0, installs the learning-rate schedule on
-     * every layer (replacing the updaters' learning rate; all other updater settings stay) with a fresh updater
-     * state, and trains {@code net} in place.
+     * @param outputDir a run folder holding a checkpoint
+     * @return a builder holding the values the run was started with ({@link TrainConfig#trajectoryFields()}, as its
+     * checkpoint records them) and writing into {@code outputDir}; resuming needs exactly these (and the same
+     * fitter's fields, which the checkpoint keeps under {@value #FITTER_FIELD_PREFIX})
+     * @throws RunFolderException  when the folder holds no checkpoint
+     * @throws IOException         when {@code checkpoint.json} cannot be read
+     * @throws JsonFormatException when it is not valid
+     */
+    public static TrainConfig.Builder savedConfig(Path outputDir) throws IOException {
+        CheckpointStore store = new CheckpointStore(outputDir);
+        if (!store.exists()) {
+            throw RunFolder.nothingToResume(outputDir);
+        }
+        Map<String, String> fields = new LinkedHashMap<>(store.readDocument().state().config());
+        fields.keySet().removeIf(k -> k.startsWith(FITTER_FIELD_PREFIX));
+        return TrainConfig.fromTrajectoryFields(outputDir, fields, store.stateFile().toString());
+    }
+
+    /**
+     * @param outputDir a run folder holding a checkpoint
+     * @return the trajectory fields of the {@link EpochFitter} the run was trained with (empty for
+     * {@link EpochFitter#LOCAL}), as its checkpoint records them; resuming needs a fitter with exactly these
+     * @throws RunFolderException  when the folder holds no checkpoint
+     * @throws IOException         when {@code checkpoint.json} cannot be read
+     * @throws JsonFormatException when it is not valid
+     */
+    public static Map<String, String> savedFitterFields(Path outputDir) throws IOException {
+        CheckpointStore store = new CheckpointStore(outputDir);
+        if (!store.exists()) {
+            throw RunFolder.nothingToResume(outputDir);
+        }
+        Map<String, String> fields = new LinkedHashMap<>();
+        store.readDocument().state().config().forEach((k, v) -> {
+            if (k.startsWith(FITTER_FIELD_PREFIX)) {
+                fields.put(k.substring(FITTER_FIELD_PREFIX.length()), v);
+            }
+        });
+        return fields;
+    }
+
+    /**
+     * Starts a new run in {@link TrainConfig#outputDir()}: holds the folder ({@link RunFolder#startNew}), then
+     * {@link #train(ComputationGraph, ImageDataset, RunFolder)}.
      *
      * @param net  a network configured for training (e.g. by {@code RepOptimizer...applyTo}), one input, one
      *             softmax/MCXENT output with {@code data.numClasses()} units
      * @param data the data set
      * @return the result
-     * @throws IllegalStateException      when the output folder already holds a run (never overwritten)
+     * @throws RunFolderException         when the folder holds a run or is in use (nothing is written)
      * @throws IllegalArgumentException   when the network does not fit the data set or has no learning rate
-     * @throws TrainingDivergedException when the loss becomes NaN or infinite
+     * @throws TrainingDivergedException when training diverges
      * @throws IOException                when a checkpoint or the metrics cannot be written
      */
     public TrainResult train(ComputationGraph net, ImageDataset data) throws IOException {
+        try (RunFolder run = RunFolder.startNew(config.outputDir())) {
+            return train(net, data, run);
+        }
+    }
+
+    /**
+     * Starts a new run in a folder the caller holds: sets the network's iteration and epoch counts to 0, installs
+     * the learning-rate schedule on every layer (replacing the updaters' learning rate; all other updater settings
+     * stay) with a fresh updater state, and trains {@code net} in place.
+     *
+     * @param net  a network configured for training, one input, one softmax/MCXENT output
+     * @param data the data set
+     * @param run  the run folder, from {@link RunFolder#startNew} of {@link TrainConfig#outputDir()}
+     * @return the result
+     * @throws IllegalArgumentException   when the network does not fit the data set or has no learning rate
+     * @throws TrainingDivergedException when training diverges
+     * @throws IOException                when a checkpoint or the metrics cannot be written
+     */
+    public TrainResult train(ComputationGraph net, ImageDataset data, RunFolder run) throws IOException {
         Objects.requireNonNull(net, "net");
         Objects.requireNonNull(data, "data");
         long sessionStart = clock.getAsLong();
-        Path dir = config.outputDir();
-        CheckpointStore store = new CheckpointStore(dir);
-        Path metrics = dir.resolve(METRICS_FILE);
-        if (store.exists()) {
-            throw new IllegalStateException("output directory " + dir + " already holds a run (" + store.stateFile()
-                    + "); continue it with Trainer.resume, or train into an empty directory");
-        }
-        if (Files.exists(metrics)) {
-            throw new IllegalStateException("output directory " + dir + " holds " + metrics + " of a run without "
-                    + "checkpoint; remove it, or train into an empty directory");
-        }
+        requireOwnFolder(run);
         checkNetwork(net, data);
         EpochBatches batches = data.train(config.batchSize(), config.seed());
         WarmupCosineSchedule schedule = schedule(batches);
         net.getConfiguration().setIterationCount(0);
         net.getConfiguration().setEpochCount(0);
         installSchedule(net, schedule);
-        Files.createDirectories(dir);
-        AtomicFiles.write(metrics, out -> { });
+        AtomicFiles.write(metricsFile(), out -> { });
         LOG.info("training on {} for {} epochs of {} batches of {} ({}), into {}", data.name(), config.epochs(),
-                batches.batchesPerEpoch(), config.batchSize(), schedule, dir);
-        return run(net, data, batches, schedule, store, new ArrayList<>(), null, sessionStart);
+                batches.batchesPerEpoch(), config.batchSize(), schedule, config.outputDir());
+        return run(new Session(net, data, batches, schedule, new CheckpointStore(config.outputDir()), List.of(),
+                null, sessionStart));
     }
 
     /**
-     * Continues the run in {@link TrainConfig#outputDir()} from its last checkpoint, with the same optimizer
-     * state, schedule position and data order. Resuming a finished run trains nothing and returns its result.
+     * Continues the run in {@link TrainConfig#outputDir()}: holds the folder ({@link RunFolder#resume}), then
+     * {@link #resume(ImageDataset, RunFolder)}.
      *
      * @param data the data set the run was started on
      * @return the result of the whole run
-     * @throws IllegalStateException      when there is no checkpoint, or it was written under another
-     *                                    configuration or data set, or is inconsistent
-     * @throws TrainingDivergedException when the loss becomes NaN or infinite
-     * @throws IOException                when the checkpoint cannot be read or a new one cannot be written
+     * @throws RunFolderException           when the folder holds no checkpoint or is in use
+     * @throws IllegalStateException        when the checkpoint was written under another configuration or data set
+     * @throws CheckpointUnusableException when no kept checkpoint is intact
+     * @throws TrainingDivergedException   when training diverges
+     * @throws IOException                  when the checkpoint cannot be read or a new one cannot be written
      */
     public TrainResult resume(ImageDataset data) throws IOException {
+        try (RunFolder run = RunFolder.resume(config.outputDir())) {
+            return resume(data, run);
+        }
+    }
+
+    /**
+     * Continues a run in a folder the caller holds, from its last intact checkpoint (the previous one, with a
+     * warning, when the last is damaged), with the same optimizer state, schedule position and data order.
+     * Resuming a finished run trains nothing and returns its result.
+     *
+     * @param data the data set the run was started on
+     * @param run  the run folder, from {@link RunFolder#resume} of {@link TrainConfig#outputDir()}
+     * @return the result of the whole run
+     * @throws IllegalStateException        when the checkpoint was written under another configuration or data set
+     * @throws CheckpointUnusableException when no kept checkpoint is intact
+     * @throws TrainingDivergedException   when training diverges
+     * @throws IOException                  when the checkpoint cannot be read or a new one cannot be written
+     */
+    public TrainResult resume(ImageDataset data, RunFolder run) throws IOException {
         Objects.requireNonNull(data, "data");
         long sessionStart = clock.getAsLong();
+        requireOwnFolder(run);
         CheckpointStore store = new CheckpointStore(config.outputDir());
-        if (!store.exists()) {
-            throw new IllegalStateException("nothing to resume: " + store.stateFile()
-                    + " does not exist; start the run with Trainer.train");
-        }
-        CheckpointState state = store.read();
+        CheckpointStore.Document doc = store.readDocument();
         EpochBatches batches = data.train(config.batchSize(), config.seed());
-        requireSame(store.stateFile(), "configuration", state.config(),
-                CheckpointState.asText(config.trajectoryFields()));
-        requireSame(store.stateFile(), "data set", state.data(), dataFingerprint(data, batches));
-        ComputationGraph net = store.loadModel(state);
-        Path checkpoint = store.modelFile(state);
+        requireSame(store.stateFile(), "configuration", doc.state().config(),
+                CheckpointState.asText(trajectoryFields()));
+        requireSame(store.stateFile(), "data set", doc.state().data(), dataFingerprint(data, batches));
+        CheckpointStore.Restored restored = store.restore(doc);
+        ComputationGraph net = restored.network();
         checkNetwork(net, data);
-        if (net.getIterationCount() != state.iterations() || net.getEpochCount() != state.epochsCompleted()) {
-            throw new IllegalStateException("checkpoint " + checkpoint + " is inconsistent: the network is at "
-                    + "iteration " + net.getIterationCount() + ", epoch " + net.getEpochCount() + ", "
-                    + store.stateFile() + " says iteration " + state.iterations() + ", epoch "
-                    + state.epochsCompleted());
-        }
         WarmupCosineSchedule schedule = schedule(batches);
-        requireSchedule(net, schedule, checkpoint);
-        Path metrics = config.outputDir().resolve(METRICS_FILE);
+        requireSchedule(net, schedule, restored.file());
         // the metrics file may hold lines of epochs the checkpoint does not cover; it restarts from the history
         StringBuilder lines = new StringBuilder();
-        for (EpochResult r : state.history()) {
+        for (EpochResult r : restored.state().history()) {
             lines.append(mapper.writeValueAsString(r.toJson(mapper))).append('\n');
         }
         byte[] bytes = lines.toString().getBytes(StandardCharsets.UTF_8);
-        AtomicFiles.write(metrics, out -> out.write(bytes));
-        LOG.info("resuming {} after epoch {} of {} from {}", data.name(), state.epochsCompleted(), config.epochs(),
-                checkpoint);
-        return run(net, data, batches, schedule, store, new ArrayList<>(state.history()), checkpoint, sessionStart);
+        AtomicFiles.write(metricsFile(), out -> out.write(bytes));
+        LOG.info("resuming {} after epoch {} of {} from {}", data.name(), restored.state().epochsCompleted(),
+                config.epochs(), restored.file());
+        Session session = new Session(net, data, batches, schedule, store, restored.state().history(),
+                restored.file(), sessionStart);
+        restored.fallback().ifPresent(note -> session.bar.line("warning: " + note));
+        return run(session);
     }
 
-    private TrainResult run(ComputationGraph net, ImageDataset data, EpochBatches batches,
-                            WarmupCosineSchedule schedule, CheckpointStore store, List<EpochResult> history,
-                            Path lastCheckpoint, long sessionStart) throws IOException {
-        int startEpoch = history.size();
-        int batchesPerEpoch = batches.batchesPerEpoch();
-        DataType type = net.getConfiguration().getDataType();
-        LabelSmoothing smoothing = config.labelSmoothing() > 0 ? new LabelSmoothing(config.labelSmoothing()) : null;
-        ProgressBar bar = new ProgressBar(config.progress() ? progressOut : null, config.epochs(), clock);
-        if (startEpoch > 0 && startEpoch < config.epochs()) {
-            bar.line("resuming after epoch " + startEpoch + "/" + config.epochs() + " from " + lastCheckpoint);
+    /** @return the configuration's trajectory fields and the fitter's, as a checkpoint records them */
+    private Map<String, Object> trajectoryFields() {
+        Map<String, Object> m = new LinkedHashMap<>(config.trajectoryFields());
+        fitter.trajectoryFields().forEach((k, v) -> m.put(FITTER_FIELD_PREFIX + k, v));
+        return m;
+    }
+
+    private void requireOwnFolder(RunFolder run) {
+        Objects.requireNonNull(run, "run");
+        if (!run.dir().toAbsolutePath().normalize().equals(config.outputDir().toAbsolutePath().normalize())) {
+            throw new IllegalArgumentException("the run folder held is " + run.dir() + ", but the configuration's "
+                    + "output folder is " + config.outputDir());
         }
-        long sessionTrainNanos = 0;
-        long sessionIterations = 0;
-        Path checkpoint = lastCheckpoint;
-        for (int e = startEpoch; e < config.epochs(); e++) {
-            long epochStart = clock.getAsLong();
-            Nd4j.getRandom().setSeed(epochSeed(config.seed(), e));
-            DataSetIterator it = batches.epoch(e);
-            double lossSum = 0;
-            long examples = 0;
-            int done = 0;
-            while (it.hasNext()) {
-                if (done == batchesPerEpoch) {
-                    throw batchCountMismatch(data, e, "more than " + done, batchesPerEpoch);
+    }
+
+    private Path metricsFile() {
+        return config.outputDir().resolve(METRICS_FILE);
+    }
+
+    /** One session of a run: what the epochs of {@link #run} share. */
+    private final class Session {
+        final ComputationGraph net;
+        final ImageDataset data;
+        final EpochBatches batches;
+        final WarmupCosineSchedule schedule;
+        final CheckpointStore store;
+        final List<EpochResult> history;
+        final int startEpoch;
+        final long sessionStart;
+        final ProgressBar bar;
+        final LabelSmoothing smoothing;
+        final DataType type;
+        Path checkpoint;
+        long trainNanos;
+        long iterations;
+
+        Session(ComputationGraph net, ImageDataset data, EpochBatches batches, WarmupCosineSchedule schedule,
+                CheckpointStore store, List<EpochResult> history, Path checkpoint, long sessionStart) {
+            this.net = net;
+            this.data = data;
+            this.batches = batches;
+            this.schedule = schedule;
+            this.store = store;
+            this.history = new ArrayList<>(history);
+            this.startEpoch = history.size();
+            this.checkpoint = checkpoint;
+            this.sessionStart = sessionStart;
+            this.bar = new ProgressBar(config.progress() ? progressOut : null, config.epochs(), clock);
+            this.smoothing = config.labelSmoothing() > 0 ? new LabelSmoothing(config.labelSmoothing()) : null;
+            this.type = net.getConfiguration().getDataType();
+        }
+    }
+
+    private TrainResult run(Session s) throws IOException {
+        if (s.startEpoch > 0 && s.startEpoch < config.epochs()) {
+            s.bar.line("resuming after epoch " + s.startEpoch + "/" + config.epochs() + " from " + s.checkpoint);
+        }
+        Collection<TrainingListener> own = new ArrayList<>(s.net.getListeners());
+        if (!trainingListeners.isEmpty()) {
+            List<TrainingListener> all = new ArrayList<>(own);
+            all.addAll(trainingListeners);
+            s.net.setListeners(all);
+        }
+        try {
+            for (int e = s.startEpoch; e < config.epochs(); e++) {
+                EpochResult result = epoch(s, e);
+                s.history.add(result);
+                appendMetrics(result);
+                s.checkpoint = s.store.save(s.net, new CheckpointState(CheckpointStore.modelFileName(e + 1), e + 1,
+                        s.net.getIterationCount(), CheckpointState.asText(trajectoryFields()),
+                        dataFingerprint(s.data, s.batches), s.history));
+                String summary = result.summary(config.epochs());
+                s.bar.line(summary);
+                LOG.info("{}; checkpoint {}", summary, s.checkpoint);
+                for (EpochListener listener : listeners) {
+                    listener.epochDone(result, s.net, s.checkpoint);
                 }
-                DataSet ds = prepare(it.next(), type, smoothing);
-                net.fit(ds);
-                double loss = net.score();
-                done++;
-                if (!Double.isFinite(loss)) {
-                    int iteration = net.getIterationCount() - 1;
-                    bar.line(String.format(Locale.ROOT, "epoch %d/%d: loss %s at iteration %d, stopped", e + 1,
-                            config.epochs(), loss, iteration));
-                    throw new TrainingDivergedException(e + 1, iteration, loss, checkpoint);
-                }
-                long n = ds.getFeatures().size(0);
-                lossSum += loss * n;
-                examples += n;
-                long trainNanos = clock.getAsLong() - epochStart;
-                double secondsPerIteration = (sessionTrainNanos + trainNanos) / 1e9 / (sessionIterations + done);
-                long remaining = (long) config.epochs() * batchesPerEpoch - net.getIterationCount();
-                bar.batch(e + 1, done, batchesPerEpoch, loss, examples / Math.max(trainNanos / 1e9, 1e-9),
-                        remaining * secondsPerIteration);
             }
+        } finally {
+            if (!trainingListeners.isEmpty()) {
+                s.net.setListeners(own);
+            }
+        }
+        return finish(s);
+    }
+
+    /** Trains epoch {@code e} (0-based), checks the network's state, evaluates if due; saves nothing. */
+    private EpochResult epoch(Session s, int e) {
+        long epochStart = clock.getAsLong();
+        Nd4jRandom.reseed(epochSeed(config.seed(), e));
+        s.net.getListeners().forEach(l -> l.onEpochStart(s.net));
+        EpochProgress progress = new EpochProgress(s, e, epochStart);
+        fitter.fit(s.net, new PreparedBatches(s, e), progress);
+        long trainNanos = clock.getAsLong() - epochStart;
+        if (progress.done != s.batches.batchesPerEpoch()) {
+            throw batchCountMismatch(s.data, e, Integer.toString(progress.done), s.batches.batchesPerEpoch());
+        }
+        s.trainNanos += trainNanos;
+        s.iterations += progress.done;
+        s.net.incrementEpochCount();
+        s.net.getListeners().forEach(l -> l.onEpochEnd(s.net));
+        double meanLoss = progress.lossSum / progress.examples;
+        Optional<String> bad = NonFiniteState.find(s.net);
+        if (bad.isPresent()) {
+            throw diverged(s, e, bad.get(), meanLoss);
+        }
+        boolean evaluate = config.evaluateEveryEpoch() || e == config.epochs() - 1;
+        Optional<Accuracy> test = evaluate ? Optional.of(evaluate(s, e, meanLoss)) : Optional.empty();
+        double trainSeconds = trainNanos / 1e9;
+        return new EpochResult(e + 1, s.net.getIterationCount(), meanLoss,
+                s.schedule.valueAt(s.net.getIterationCount() - 1, e), test,
+                trainSeconds > 0 ? progress.examples / trainSeconds : 0, trainSeconds,
+                (clock.getAsLong() - epochStart) / 1e9);
+    }
+
+    private TrainingDivergedException diverged(Session s, int e, String what, double meanLoss) {
+        int iteration = s.net.getIterationCount() - 1;
+        s.bar.line(String.format(Locale.ROOT, "epoch %d/%d: %s holds NaN or infinity after iteration %d, stopped",
+                e + 1, config.epochs(), what, iteration));
+        return new TrainingDivergedException(e + 1, iteration, what, meanLoss, s.checkpoint);
+    }
+
+    /** An epoch's batches as the fitter gets them: counted, cast to the network's type, labels smoothed. */
+    private static final class PreparedBatches implements Iterator<DataSet> {
+        private final Session s;
+        private final int epoch;
+        private final DataSetIterator it;
+        private int given;
+
+        PreparedBatches(Session s, int epoch) {
+            this.s = s;
+            this.epoch = epoch;
+            this.it = s.batches.epoch(epoch);
+        }
+
+        @Override
+        public boolean hasNext() {
+            return it.hasNext();
+        }
+
+        @Override
+        public DataSet next() {
+            if (given == s.batches.batchesPerEpoch()) {
+                throw batchCountMismatch(s.data, epoch, "more than " + given, s.batches.batchesPerEpoch());
+            }
+            given++;
+            return prepare(it.next(), s.type, s.smoothing);
+        }
+    }
+
+    /** Checks each batch's loss, sums the epoch's loss and drives the progress bar. */
+    private final class EpochProgress implements EpochFitter.BatchMonitor {
+        private final Session s;
+        private final int epoch;
+        private final long epochStart;
+        int done;
+        double lossSum;
+        long examples;
+
+        EpochProgress(Session s, int epoch, long epochStart) {
+            this.s = s;
+            this.epoch = epoch;
+            this.epochStart = epochStart;
+        }
+
+        @Override
+        public void batchDone(double loss, long n) {
+            done++;
+            if (!Double.isFinite(loss)) {
+                int iteration = s.net.getIterationCount() - 1;
+                s.bar.line(String.format(Locale.ROOT, "epoch %d/%d: loss %s at iteration %d, stopped", epoch + 1,
+                        config.epochs(), loss, iteration));
+                throw new TrainingDivergedException(epoch + 1, iteration, loss, s.checkpoint);
+            }
+            lossSum += loss * n;
+            examples += n;
             long trainNanos = clock.getAsLong() - epochStart;
-            if (done != batchesPerEpoch) {
-                throw batchCountMismatch(data, e, Integer.toString(done), batchesPerEpoch);
-            }
-            sessionTrainNanos += trainNanos;
-            sessionIterations += done;
-            net.incrementEpochCount();
-            boolean evaluate = config.evaluateEveryEpoch() || e == config.epochs() - 1;
-            Optional<Accuracy> test = evaluate ? Optional.of(evaluate(net, data)) : Optional.empty();
-            double trainSeconds = trainNanos / 1e9;
-            EpochResult result = new EpochResult(e + 1, net.getIterationCount(), lossSum / examples,
-                    schedule.valueAt(net.getIterationCount() - 1, e), test,
-                    trainSeconds > 0 ? examples / trainSeconds : 0, trainSeconds,
-                    (clock.getAsLong() - epochStart) / 1e9);
-            history.add(result);
-            appendMetrics(result);
-            checkpoint = store.save(net, new CheckpointState(CheckpointStore.modelFileName(e + 1), e + 1,
-                    net.getIterationCount(), CheckpointState.asText(config.trajectoryFields()),
-                    dataFingerprint(data, batches), history));
-            String summary = result.summary(config.epochs());
-            bar.line(summary);
-            LOG.info("{}; checkpoint {}", summary, checkpoint);
-            for (EpochListener listener : listeners) {
-                listener.epochDone(result, net, checkpoint);
-            }
+            double secondsPerIteration = (s.trainNanos + trainNanos) / 1e9 / (s.iterations + done);
+            int perEpoch = s.batches.batchesPerEpoch();
+            long remaining = (long) config.epochs() * perEpoch - s.net.getIterationCount();
+            s.bar.batch(epoch + 1, done, perEpoch, loss, examples / Math.max(trainNanos / 1e9, 1e-9),
+                    remaining * secondsPerIteration);
         }
-        EpochResult last = history.get(history.size() - 1);
-        Accuracy finalTest = last.test().isPresent() ? last.test().get() : evaluate(net, data);
-        double trainSeconds = history.stream().mapToDouble(EpochResult::trainSeconds).sum();
-        double images = history.stream().mapToDouble(r -> r.imagesPerSecond() * r.trainSeconds()).sum();
-        TrainResult result = new TrainResult(finalTest, history, startEpoch,
-                trainSeconds > 0 ? images / trainSeconds : 0, (clock.getAsLong() - sessionStart) / 1e9, checkpoint, net);
-        bar.line(result.summary());
+    }
+
+    private TrainResult finish(Session s) {
+        EpochResult last = s.history.get(s.history.size() - 1);
+        Accuracy finalTest = last.test().isPresent() ? last.test().get()
+                : evaluate(s, s.history.size() - 1, last.trainLoss());
+        double trainSeconds = s.history.stream().mapToDouble(EpochResult::trainSeconds).sum();
+        double images = s.history.stream().mapToDouble(r -> r.imagesPerSecond() * r.trainSeconds()).sum();
+        TrainResult result = new TrainResult(finalTest, s.history, s.startEpoch,
+                trainSeconds > 0 ? images / trainSeconds : 0, (clock.getAsLong() - s.sessionStart) / 1e9,
+                s.checkpoint, s.net);
+        s.bar.line(result.summary());
         LOG.info("finished: {}", result.summary());
         return result;
     }
@@ -323,8 +553,11 @@ public final class Trainer {
     /**
      * @return top-1 (and, for more than {@value #TOP5_CLASS_THRESHOLD} classes with {@link TrainConfig#top5()},
      * top-5) accuracy on the test split, in inference mode
+     * @throws TrainingDivergedException when a prediction is NaN or infinite
      */
-    private Accuracy evaluate(ComputationGraph net, ImageDataset data) {
+    private Accuracy evaluate(Session s, int epoch, double meanLoss) {
+        ComputationGraph net = s.net;
+        ImageDataset data = s.data;
         int classes = data.numClasses();
         boolean top5 = config.top5() && classes > TOP5_CLASS_THRESHOLD;
         List<String> names = IntStream.range(0, classes).mapToObj(Integer::toString).collect(Collectors.toList());
@@ -336,6 +569,9 @@ public final class Trainer {
             DataSet ds = it.next();
             INDArray f = ds.getFeatures();
             INDArray out = net.outputSingle(false, f.dataType() == type ? f : f.castTo(type));
+            if (NonFiniteState.hasNonFinite(out)) {
+                throw diverged(s, epoch, "the network's prediction on the test split", meanLoss);
+            }
             INDArray labels = ds.getLabels();
             evaluation.eval(labels.dataType() == out.dataType() ? labels : labels.castTo(out.dataType()), out);
             rows += f.size(0);
@@ -349,7 +585,7 @@ public final class Trainer {
 
     private void appendMetrics(EpochResult r) throws IOException {
         String line = mapper.writeValueAsString(r.toJson(mapper)) + "\n";
-        Files.write(config.outputDir().resolve(METRICS_FILE), line.getBytes(StandardCharsets.UTF_8),
+        Files.write(metricsFile(), line.getBytes(StandardCharsets.UTF_8),
                 StandardOpenOption.CREATE, StandardOpenOption.APPEND);
     }
 
@@ -358,7 +594,10 @@ public final class Trainer {
                 config.epochs(), batches.batchesPerEpoch());
     }
 
-    /** @return the seed of ND4J's generator for epoch {@code epoch}: a function of the run's seed and the epoch */
+    /**
+     * @return the seed of ND4J's generator for epoch {@code epoch}: a function of the run's seed and the epoch
+     * (re-seeded through {@link Nd4jRandom#reseed}, so that the seed 0 of epoch 0 is a seed too)
+     */
     static long epochSeed(long seed, int epoch) {
         return seed * 1_000_003L + epoch;
     }

@@ -10,6 +10,7 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.function.Consumer;
@@ -44,14 +45,7 @@ class ScalesFileTest {
     }
 
     private static IllegalArgumentException rejected(String json) {
-        return assertThrows(IllegalArgumentException.class, () -> ScalesFile.read(
-                new ByteArrayInputStream(json.getBytes(StandardCharsets.UTF_8)), "test.json"));
-    }
-
-    private static void assertMessage(IllegalArgumentException e, String... parts) {
-        for (String p : parts) {
-            assertTrue(e.getMessage().contains(p), "message '" + e.getMessage() + "' lacks '" + p + "'");
-        }
+        return rejectedAs(json);
     }
 
     @Test
@@ -133,5 +127,91 @@ class ScalesFileTest {
     void unknownReleasedVariant() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ScalesFile.released("A0"));
         assertMessage(e, "A0", "B1");
+    }
+
+    // Issue 11, defect 6: the strict reader accepted these, or doubled the location prefix.
+
+    @Test
+    void duplicateKeysAreRefused() {
+        String twice = small().toJson().replaceFirst("\\{", "{ \"model\" : \"first\",");
+        ScalesFormatException e = rejectedAs(twice);
+        assertMessage(e, "test.json", "duplicate key 'model'", "line 2");
+        assertEquals("model", e.field());
+        String inBlock = small().toJson().replaceFirst("\"stride\" : 2,", "\"stride\" : 2, \"stride\" : 1,");
+        assertMessage(rejectedAs(inBlock), "test.json", "duplicate key 'stride'");
+    }
+
+    @Test
+    void trailingContentAfterTheJsonIsRefused() {
+        assertMessage(rejectedAs(small().toJson() + "\n{\"model\": \"another\"}"), "test.json",
+                "content after the JSON value");
+        assertMessage(rejectedAs(small().toJson() + " garbage"), "test.json", "not valid JSON");
+    }
+
+    @Test
+    void aChannelWithEveryScaleZeroIsRefused() throws IOException {
+        ScalesFormatException e = rejectedAs(mutated(r -> {
+            ObjectNode b = block(r, 1);
+            for (String f : List.of("scale_conv", "scale_1x1", "scale_identity")) {
+                ((ArrayNode) b.get(f)).set(2, JSON.getNodeFactory().numberNode(0.0));
+            }
+            b.remove("check_grad_mult_sgd");
+        }));
+        assertMessage(e, "test.json", "stage1.0", "channel 2 has every branch scale 0", "never train");
+        assertEquals("stage1.0", e.block());
+        ScalesFormatException all = rejectedAs(mutated(r -> {
+            ObjectNode b = block(r, 0);
+            for (String f : List.of("scale_conv", "scale_1x1")) {
+                b.set(f, JSON.valueToTree(new double[4]));
+            }
+        }));
+        assertMessage(all, "stage0", "channel 0 has every branch scale 0");
+    }
+
+    @Test
+    void aMissingKeyInABlockIsNamedOnce() throws IOException {
+        ScalesFormatException e = rejectedAs(mutated(r -> block(r, 1).remove("stride")));
+        assertEquals("test.json blocks[1] (stage1.0): field 'stride' must be an int, got null (missing key 'stride')",
+                e.getMessage());
+        assertEquals("test.json", e.file());
+        assertEquals("stage1.0", e.block());
+        assertEquals("stride", e.field());
+    }
+
+    @Test
+    void theExceptionCarriesFileBlockFieldExpectedAndActual() throws IOException {
+        ScalesFormatException e = rejectedAs(mutated(r -> ((ArrayNode) block(r, 2).get("scale_conv")).remove(0)));
+        assertEquals("test.json", e.file());
+        assertEquals("stage2.0", e.block());
+        assertEquals("scale_conv", e.field());
+        assertEquals("6 values (out_channels)", e.expected());
+        assertEquals("5 values", e.actual());
+        ScalesFormatException type = rejectedAs(mutated(r -> block(r, 0).put("stride", "two")));
+        assertEquals("stride", type.field());
+        assertEquals("\"two\"", type.actual());
+        assertMessage(type, "test.json blocks[0] (stage0): field 'stride' must be an int, got \"two\"");
+        ScalesFormatException chain = rejectedAs(mutated(r -> block(r, 2).put("in_channels", 5)
+                .remove("check_grad_mult_sgd")));
+        assertEquals("in_channels", chain.field());
+        assertEquals("4", chain.expected());
+        assertEquals("5", chain.actual());
+    }
+
+    @Test
+    void aMissingFileIsNamedWithWhatWasExpected(@TempDir Path dir) {
+        Path missing = dir.resolve("nope.json");
+        NoSuchFileException e = assertThrows(NoSuchFileException.class, () -> ScalesFile.read(missing));
+        assertMessage(e, missing.toString(), "no such file", "expected a scales file");
+    }
+
+    private static ScalesFormatException rejectedAs(String json) {
+        return assertThrows(ScalesFormatException.class, () -> ScalesFile.read(
+                new ByteArrayInputStream(json.getBytes(StandardCharsets.UTF_8)), "test.json"));
+    }
+
+    private static void assertMessage(Exception e, String... parts) {
+        for (String p : parts) {
+            assertTrue(e.getMessage().contains(p), "message '" + e.getMessage() + "' lacks '" + p + "'");
+        }
     }
 }

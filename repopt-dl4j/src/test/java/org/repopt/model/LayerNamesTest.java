@@ -17,10 +17,13 @@ class LayerNamesTest {
     private static final VggSpec SPEC = TinySpecs.tiny();
 
     private static Map<String, ComputationGraphConfiguration> everyFamily() {
+        GhostNetSpec ghost = GhostNetSpec.of(GhostNetSpec.RELEASED_WIDTH);
         return Map.of("RepOpt-VGG", RepOptVgg.builder(SPEC).build().conf(),
                 "RepVGG", RepVgg.builder(SPEC).build().conf(),
                 "Hyper-Search", HyperSearchVgg.builder(SPEC).build().conf(),
-                "fused", FusedVgg.builder(SPEC).build().conf());
+                "fused", FusedVgg.builder(SPEC).build().conf(),
+                "RepOpt-GhostNet", RepOptGhostNet.builder(ghost).build().conf(),
+                "RepOpt-GhostNet search", RepOptGhostNet.builder(ghost).search().build().conf());
     }
 
     @Test

@@ -9,12 +9,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The paper's model sizes (REFERENCE section 7) from our configurations. */
 class ModelStatsTest {
 
-    @ParameterizedTest(name = "RepOpt-VGG-{0}: {1}M params, {2}G FLOPs")
+    @ParameterizedTest(name = "RepOpt-VGG-{0}: {1}M params, {2}G multiply-accumulates (the paper's FLOPs)")
     @CsvSource({"B1, 51.8, 11.9", "B2, 80.3, 18.4", "L1, 76.0, 21.0", "L2, 118.1, 32.8"})
-    void repOptVggMatchesThePaper(String variant, double paramsM, double flopsG) {
+    void repOptVggMatchesThePaper(String variant, double paramsM, double macsG) {
         ModelStats s = ModelStats.of(RepOptVgg.builder(VggSpec.of(Variant.parse(variant))).build());
         assertWithin(paramsM * 1e6, s.trainableParams(), 0.005, variant + " params");
-        assertWithin(flopsG * 1e9, s.flops(), 0.03, variant + " FLOPs");
+        assertWithin(macsG * 1e9, s.multiplyAccumulates(), 0.03, variant + " multiply-accumulates");
     }
 
     @ParameterizedTest(name = "RepVGG-B1 training-time params 57.4M")

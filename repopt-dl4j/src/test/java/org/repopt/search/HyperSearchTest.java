@@ -8,11 +8,13 @@ import org.repopt.gr.BlockScales;
 import org.repopt.gr.GradMultHook;
 import org.repopt.gr.RepOptimizer;
 import org.repopt.gr.ScalesFile;
+import org.repopt.model.HyperSearchVgg;
 import org.repopt.model.LayerNames;
 import org.repopt.model.RepOptVgg;
 import org.repopt.model.VggSpec;
 import org.repopt.testing.InMemoryImageDataset;
 import org.repopt.train.TrainConfig;
+import org.repopt.train.TrainResult;
 import org.repopt.train.Trainer;
 
 import java.io.IOException;
@@ -40,6 +42,20 @@ class HyperSearchTest {
         ScalesFile loaded = ScalesFile.read(result.file());
         assertEquals(result.scales().blocks(), loaded.blocks(), "the file holds exactly the exported scales");
         assertNotEquals(1.0, loaded.blocks().get(2).scaleConv()[0], "scales moved during the search");
+        // issue 11, defect 9: every block's scales moved away from where the search started them ...
+        ScalesFile initial = HyperSearchVgg.initialScales(target);
+        for (int b = 0; b < loaded.blocks().size(); b++) {
+            BlockScales start = initial.blocks().get(b);
+            BlockScales end = loaded.blocks().get(b);
+            double moved = Math.max(maxDifference(start.scaleConv(), end.scaleConv()),
+                    maxDifference(start.scale1x1(), end.scale1x1()));
+            assertTrue(moved > 1e-3, "block " + end.block() + " moved its scales by " + moved + " only");
+        }
+        // ... and the search learned: its loss fell and it beats chance (1/3) on the held-out split
+        double firstLoss = result.training().history().get(0).trainLoss();
+        double lastLoss = result.training().history().get(1).trainLoss();
+        assertTrue(lastLoss < 0.9 * firstLoss, "search loss " + firstLoss + " -> " + lastLoss);
+        assertTrue(result.training().finalTest().top1() > 0.5, "search top-1 " + result.training().finalTest());
 
         RepOptVgg model = RepOptVgg.builder(target).dataType(DataType.DOUBLE).build();
         ComputationGraph net = model.init(RepOptimizer.sgd(loaded).learningRate(0.05));
@@ -49,9 +65,22 @@ class HyperSearchTest {
                     .getRegularization().get(0)).scales();
             assertEquals(result.scales().blocks().get(i), attached, "block " + i + " carries the exported scales");
         }
-        Trainer train = new Trainer(TrainConfig.builder(dir.resolve("train")).epochs(1).batchSize(8)
+        Trainer train = new Trainer(TrainConfig.builder(dir.resolve("train")).epochs(3).batchSize(8)
                 .learningRate(0.05).warmupEpochs(0).labelSmoothing(0).progress(false).build(), quiet());
-        assertTrue(train.train(net, data).finalTest().top1() >= 0);
+        TrainResult trained = train.train(net, data);
+        double first = trained.history().get(0).trainLoss();
+        double last = trained.history().get(2).trainLoss();
+        assertTrue(last < 0.9 * first, "RepOpt-VGG with the searched scales: loss " + first + " -> " + last);
+        double top1 = trained.finalTest().top1();
+        assertTrue(top1 > 0.5, "RepOpt-VGG with the searched scales: top-1 " + top1 + ", chance is 1/3");
+    }
+
+    private static double maxDifference(double[] a, double[] b) {
+        double max = 0;
+        for (int i = 0; i < a.length; i++) {
+            max = Math.max(max, Math.abs(a[i] - b[i]));
+        }
+        return max;
     }
 
     private static PrintStream quiet() {

@@ -33,7 +33,7 @@ public final class TinySpecs {
         return out;
     }
 
-    private static double[] positive(Random r, int n) {
+    static double[] positive(Random r, int n) {
         double[] v = new double[n];
         for (int i = 0; i < n; i++) {
             v[i] = 0.3 + 1.5 * r.nextDouble();
@@ -43,17 +43,22 @@ public final class TinySpecs {
 
     /** A reproducible random batch of {@code spec}'s shape with one-hot labels. */
     public static DataSet batch(VggSpec spec, int n, long seed, DataType type) {
+        return batch(n, spec.inputChannels(), spec.inputHeight(), spec.inputWidth(), spec.numClasses(), seed, type);
+    }
+
+    /** A reproducible random NCHW batch of Gaussian pixels with one-hot labels. */
+    public static DataSet batch(int n, int channels, int height, int width, int classes, long seed, DataType type) {
         // java.util.Random, not ND4J's generator: bit-identical batches whatever else used ND4J's RNG
         Random r = new Random(seed);
-        var labels = Nd4j.zeros(type, n, spec.numClasses());
+        var labels = Nd4j.zeros(type, n, classes);
         for (int i = 0; i < n; i++) {
-            labels.putScalar(i, r.nextInt(spec.numClasses()), 1.0);
+            labels.putScalar(i, r.nextInt(classes), 1.0);
         }
-        double[] x = new double[n * spec.inputChannels() * spec.inputHeight() * spec.inputWidth()];
+        double[] x = new double[n * channels * height * width];
         for (int i = 0; i < x.length; i++) {
             x[i] = r.nextGaussian();
         }
-        long[] shape = {n, spec.inputChannels(), spec.inputHeight(), spec.inputWidth()};
+        long[] shape = {n, channels, height, width};
         return new DataSet(Nd4j.create(x, shape, DataType.DOUBLE).castTo(type), labels);
     }
 }

@@ -74,10 +74,15 @@ class CheckpointStoreTest {
         assertEquals(paramsBefore, store.loadModel(back).params());
 
         Path second = store.save(net, state(2));
-        assertEquals(Set.of("checkpoint.json", "checkpoint-epoch-0002.zip"), files(dir), "the old zip goes last");
+        // issue 11, defect 7: the previous checkpoint is kept as the fallback of a damaged last one
+        assertEquals(Set.of("checkpoint.json", "checkpoint-epoch-0001.zip", "checkpoint-epoch-0002.zip"), files(dir),
+                "the last two zips stay");
         assertEquals(state(2), store.read());
         assertEquals(net.params(), store.loadModel(store.read()).params());
         assertEquals(dir.resolve("checkpoint-epoch-0002.zip"), second);
+        store.save(net, state(3));
+        assertEquals(Set.of("checkpoint.json", "checkpoint-epoch-0002.zip", "checkpoint-epoch-0003.zip"), files(dir),
+                "the oldest zip goes last");
     }
 
     @Test
@@ -89,8 +94,12 @@ class CheckpointStoreTest {
         Files.write(dir.resolve("checkpoint-epoch-0002.zip"), new byte[]{1, 2, 3});
         assertEquals(state(1), store.read(), "checkpoint.json still names epoch 1");
         store.save(net, state(2));
-        assertEquals(Set.of("checkpoint.json", "checkpoint-epoch-0002.zip"), files(dir));
+        assertEquals(Set.of("checkpoint.json", "checkpoint-epoch-0001.zip", "checkpoint-epoch-0002.zip"), files(dir));
         assertEquals(net.params(), store.loadModel(store.read()).params());
+        Files.write(dir.resolve("checkpoint-epoch-0007.zip"), new byte[]{1, 2, 3});
+        store.save(net, state(3));
+        assertEquals(Set.of("checkpoint.json", "checkpoint-epoch-0002.zip", "checkpoint-epoch-0003.zip"), files(dir),
+                "orphans and the oldest zip are cleaned up");
     }
 
     @Test

@@ -140,6 +140,40 @@ class GradMultEffectListenerTest {
     }
 
     @Test
+    void aResumedRunContinuesTheFileFromItsCheckpoint(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve(GradMultEffectListener.FILE);
+        // what an interrupted run wrote: iterations 0..6, of which the checkpoint covers 0..3
+        StringBuilder old = new StringBuilder();
+        for (int it = 0; it <= 6; it += 2) {
+            old.append("{\"iteration\":").append(it).append(",\"layer\":\"old\"}\n");
+        }
+        Files.writeString(file, old);
+        ComputationGraph net = RepOptVgg.builder(spec).dataType(DataType.DOUBLE).seed(3).build()
+                .init(RepOptimizer.sgd(scales).learningRate(0.05));
+        net.getConfiguration().setIterationCount(4);
+        net.setListeners(GradMultEffectListener.toJsonLines(file, 2));
+        for (int step = 0; step < 2; step++) {
+            net.fit(TinySpecs.batch(spec, 4, step, DataType.DOUBLE));
+        }
+        ObjectMapper mapper = new ObjectMapper();
+        List<Integer> iterations = new ArrayList<>();
+        for (String line : Files.readAllLines(file)) {
+            iterations.add(mapper.readTree(line).get("iteration").asInt());
+        }
+        List<Integer> expected = new ArrayList<>(List.of(0, 2));
+        spec.blocks().forEach(b -> expected.add(4));
+        assertEquals(expected, iterations, "the old lines before the checkpoint, then one per kernel from iteration 4");
+
+        Files.writeString(file, "not json\n");
+        ComputationGraph again = RepOptVgg.builder(spec).dataType(DataType.DOUBLE).seed(3).build()
+                .init(RepOptimizer.sgd(scales).learningRate(0.05));
+        again.setListeners(GradMultEffectListener.toJsonLines(file, 1));
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> again.fit(TinySpecs.batch(spec, 4, 0, DataType.DOUBLE)));
+        assertTrue(e.getMessage().contains(file + " line 1"), e.getMessage());
+    }
+
+    @Test
     void aNetworkWithoutGradMultReportsNothing() {
         ComputationGraph net = RepOptVgg.builder(spec).dataType(DataType.DOUBLE).seed(3).build().init();
         net.setListeners(new GradMultEffectListener(1, r -> {

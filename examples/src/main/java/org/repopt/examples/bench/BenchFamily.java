@@ -45,17 +45,25 @@ public enum BenchFamily {
     public ComputationGraph network(Preset preset, long seed) {
         switch (this) {
             case REPOPT:
-                return ModelFamily.REPOPT_VGG.network(preset.spec(), DataType.FLOAT, seed, preset.scales(), LR,
-                        MOMENTUM, WEIGHT_DECAY);
+                return withLearningRate(ModelFamily.REPOPT_VGG.network(preset.spec(), DataType.FLOAT, seed,
+                        preset.scales(), MOMENTUM, WEIGHT_DECAY));
             case NESTEROVS:
                 return RepOptimizer.baseline(GradMult.Form.SGD).updater(new Nesterovs(LR, MOMENTUM))
                         .weightDecay(WEIGHT_DECAY)
                         .applyTo(RepOptVgg.builder(preset.spec()).seed(seed).build().conf());
             case REPVGG:
-                return ModelFamily.REPVGG.network(preset.spec(), DataType.FLOAT, seed, null, LR, MOMENTUM, WEIGHT_DECAY);
+                return withLearningRate(ModelFamily.REPVGG.network(preset.spec(), DataType.FLOAT, seed, null,
+                        MOMENTUM, WEIGHT_DECAY));
             default:
-                return ModelFamily.HS.network(preset.spec(), DataType.FLOAT, seed, null, LR, MOMENTUM, WEIGHT_DECAY);
+                return withLearningRate(ModelFamily.HS.network(preset.spec(), DataType.FLOAT, seed, null, MOMENTUM,
+                        WEIGHT_DECAY));
         }
+    }
+
+    /** The families' networks carry a placeholder rate (the Trainer's schedule sets it); the benchmark sets its own. */
+    private static ComputationGraph withLearningRate(ComputationGraph net) {
+        net.setLearningRate(LR);
+        return net;
     }
 
     /** @return the family of this key */

@@ -159,9 +159,10 @@ public record Benchmark(Preset preset, int warmup, int reps, int iters, int infe
         Figure inf = Figure.of(infer);
         details.put("deploy_infer", Map.of("median", inf.median(), "min", inf.min(), "max", inf.max(), "reps", inf.reps()));
         json.put("dl4j", details);
-        long flops = ModelStats.of(RepOptVgg.builder(preset.spec()).build()).flops();
-        json.put("repopt_forward_macs_per_image", flops);
-        json.put("repopt_train_gflops_per_sec", 6.0 * flops * Figure.of(train.get(BenchFamily.REPOPT)).median() / 1e9);
+        long macs = ModelStats.of(RepOptVgg.builder(preset.spec()).build()).multiplyAccumulates();
+        json.put("repopt_forward_macs_per_image", macs);
+        // training FLOPs: 2 per MAC, forward plus a backward of twice the forward's work
+        json.put("repopt_train_gflops_per_sec", 6.0 * macs * Figure.of(train.get(BenchFamily.REPOPT)).median() / 1e9);
         json.put("settings", Map.of("warmup", warmup, "reps", reps, "iters", iters, "infer_iters", inferIters,
                 "mem_iters", memIters, "interleaved", true));
         json.put("machine", machine());

@@ -3,6 +3,7 @@ package org.repopt.examples.cli;
 import org.nd4j.shade.jackson.databind.ObjectMapper;
 import org.nd4j.shade.jackson.databind.SerializationFeature;
 import org.repopt.examples.bench.Benchmark;
+import org.repopt.examples.bench.GhostNetBench;
 import org.repopt.examples.bench.Preset;
 import org.repopt.io.AtomicFiles;
 import picocli.CommandLine.Command;
@@ -48,10 +49,25 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--no-pytorch", description = "Skip the PyTorch peer.")
     private boolean noPytorch;
 
+    @Option(names = "--ghostnet", description = "Instead: RepOpt-GhostNet-0.5x (RepOptimizer) against its Hyper-Search "
+            + "model and the same target with plain SGD, training images/s at the preset's input shape, classes and "
+            + "batch (--warmup, --reps, --iters apply).")
+    private boolean ghostnet;
+
     @Override
     public Integer call() throws Exception {
         Preset p = Preset.parse(preset);
         boolean small = p == Preset.SMALL;
+        if (ghostnet) {
+            GhostNetBench gb = new GhostNetBench(p, or(warmup, small ? 10 : 3), or(reps, small ? 5 : 3),
+                    or(iters, small ? 30 : 8));
+            System.out.println("bench --ghostnet " + gb);
+            Map<String, Object> figures = gb.run(System.out);
+            System.out.println();
+            System.out.print(GhostNetBench.table(figures));
+            writeJson(figures);
+            return 0;
+        }
         Benchmark bench = new Benchmark(p, or(warmup, small ? 10 : 3), or(reps, small ? 5 : 3), or(iters, small ? 30 : 8),
                 or(inferIters, small ? 30 : 8), or(memIters, small ? 10 : 3), !noPytorch,
                 Path.of(System.getProperty("repopt.home", ".")));
@@ -59,12 +75,16 @@ final class BenchCommand implements Callable<Integer> {
         Map<String, Object> figures = bench.run(System.out);
         System.out.println();
         System.out.print(table(figures));
+        writeJson(figures);
+        return 0;
+    }
+
+    private void writeJson(Map<String, Object> figures) throws java.io.IOException {
         if (json != null) {
             byte[] bytes = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(figures);
             AtomicFiles.write(json, o -> o.write(bytes));
             System.out.println("wrote " + json);
         }
-        return 0;
     }
 
     private static int or(Integer v, int d) {

@@ -25,11 +25,22 @@ final class DataArgs {
 
     @Option(names = "--image-size", defaultValue = "224", paramLabel = "PIXELS",
             description = "Network input size for --dataset folder (default: ${DEFAULT-VALUE}).")
-    int imageSize;
+    int imageSize = 224;
 
     @Option(names = "--subset", paramLabel = "N",
             description = "Train on the first N training examples only (the test split stays whole).")
     Integer subset;
+
+    /**
+     * @param dataDir the Fashion-MNIST folder, or {@code null} for the default
+     * @return the options of the whole Fashion-MNIST data set
+     */
+    static DataArgs fashionMnist(Path dataDir) {
+        DataArgs d = new DataArgs();
+        d.dataset = "fashion-mnist";
+        d.dataDir = dataDir;
+        return d;
+    }
 
     /** @return the paper's or the project's recipe for this data set */
     Recipe recipe() {
@@ -83,6 +94,12 @@ final class DataArgs {
             options = options.withSubset(Subset.first(subset));
         }
         return data.withOptions(options);
+    }
+
+    /** Adds this command line's data flags to the checks of a resume of {@code run}. */
+    void requireSameAs(ResumeFlags flags, RunInfo run) {
+        flags.same("--dataset", run.dataset(), dataset).same("--image-size", run.imageSize(), imageSize)
+                .same("--subset", run.subset(), subset);
     }
 
     private Path requireDir() {

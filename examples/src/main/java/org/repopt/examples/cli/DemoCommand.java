@@ -2,10 +2,10 @@ package org.repopt.examples.cli;
 
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.buffer.DataType;
-import org.repopt.data.Datasets;
 import org.repopt.data.ImageDataset;
 import org.repopt.examples.bench.Machine;
 import org.repopt.gr.ScalesFile;
+import org.repopt.gr.TorchSgd;
 import org.repopt.io.AtomicFiles;
 import org.repopt.model.ModelStats;
 import org.repopt.model.VggSpec;
@@ -13,6 +13,7 @@ import org.repopt.search.HyperSearch;
 import org.repopt.search.SearchResult;
 import org.repopt.train.ModelFamily;
 import org.repopt.train.Recipe;
+import org.repopt.train.RunFolder;
 import org.repopt.train.TrainConfig;
 import org.repopt.train.TrainResult;
 import org.repopt.train.Trainer;
@@ -76,14 +77,14 @@ final class DemoCommand implements Callable<Integer> {
                     + "another folder");
         }
         Recipe recipe = Recipe.FASHION_MNIST;
-        ImageDataset raw = Datasets.fashionMnist(dataDir);
-        ImageDataset data = raw.withOptions(raw.options().withPadding(recipe.cropPadding()));
+        DataArgs dataArgs = DataArgs.fashionMnist(dataDir);
+        ImageDataset data = dataArgs.open(recipe.cropPadding());
         VggSpec spec = VggSpec.small();
         long start = System.nanoTime();
         List<Row> rows = new ArrayList<>();
 
         System.out.println("== 1/4 Hyper-Search: HS-" + spec.name() + " on Fashion-MNIST, " + searchEpochs + " epoch(s)");
-        HyperSearch search = new HyperSearch(spec, 0.9, recipe.weightDecay());
+        HyperSearch search = new HyperSearch(spec, TorchSgd.DEFAULT_MOMENTUM, recipe.weightDecay());
         Trainer searchTrainer = trainer(recipe, out.resolve("search"), searchEpochs);
         SearchResult searched = stageExists(out.resolve("search")) ? search.resume(data, searchTrainer)
                 : search.run(data, searchTrainer);
@@ -94,17 +95,21 @@ final class DemoCommand implements Callable<Integer> {
         TrainResult repopt = null;
         for (ModelFamily family : List.of(ModelFamily.REPOPT_VGG, ModelFamily.REPVGG, ModelFamily.VGG)) {
             System.out.println("== " + step++ + "/4 " + family.displayName() + "-" + spec.name());
-            Path dir = out.resolve(family.cliName());
+            Path dir = out.resolve(ModelArgs.name(family));
             Trainer trainer = trainer(recipe, dir, epochs != null ? epochs : recipe.epochs());
             TrainResult result;
             if (stageExists(dir)) {
                 result = trainer.resume(data);
             } else {
-                ComputationGraph net = family.network(spec, DataType.FLOAT, seed, family.needsScales() ? scales : null,
-                        trainer.config().learningRate(), 0.9, recipe.weightDecay());
-                RunInfo.of(family, spec.name(), data.name(), spec,
-                        family.needsScales() ? searched.file().toString() : null).write(dir);
-                result = trainer.train(net, data);
+                RunInfo info = RunInfo.of(family, spec.name(), dataArgs, recipe.cropPadding(), spec,
+                        family.needsScales() ? searched.file().toAbsolutePath().toString() : null,
+                        TorchSgd.DEFAULT_MOMENTUM, recipe.weightDecay());
+                try (RunFolder run = RunInfo.startRun(dir)) {
+                    ComputationGraph net = family.network(spec, DataType.FLOAT, seed,
+                            family.needsScales() ? scales : null, info.momentum(), info.weightDecay());
+                    info.write(run);
+                    result = trainer.train(net, data, run);
+                }
             }
             rows.add(row(family, family == ModelFamily.REPOPT_VGG ? "searched scales" : "baseline", result, spec));
             if (family == ModelFamily.REPOPT_VGG) {

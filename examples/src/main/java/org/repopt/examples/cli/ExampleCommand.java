@@ -54,7 +54,7 @@ final class ExampleCommand implements Callable<Integer> {
         if (list || name == null) {
             for (Example e : ALL) {
                 System.out.printf(Locale.ROOT, "%-26s %s%s%n", e.name(), e.summary(),
-                        e.needsUi() ? " (needs -Pui)" : "");
+                        e.needsUi() ? " (optional UI part)" : "");
             }
             return 0;
         }

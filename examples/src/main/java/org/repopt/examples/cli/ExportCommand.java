@@ -27,6 +27,7 @@ final class ExportCommand implements Callable<Integer> {
         RunInfo info = RunInfo.read(run);
         ComputationGraph deploy = info.deployModel(run);
         Path target = out != null ? out : run.resolve("deploy.zip");
+        RunInfo.requireNotRunFile(target);
         AtomicFiles.write(target, o -> ModelSerializer.writeModel(deploy, o, false));
         System.out.println(info.family().displayName() + "-" + info.variant() + " deploy model (" + deploy.numParams()
                 + " parameters): " + target);

@@ -1,6 +1,5 @@
 package org.repopt.examples.cli;
 
-import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.optimize.api.TrainingListener;
 import org.repopt.train.GradMultEffectListener;
 import picocli.CommandLine.Option;
@@ -26,8 +25,8 @@ final class ListenerArgs {
     /** DL4J's own default UI port. */
     static final int DEFAULT_UI_PORT = 9000;
 
-    @Option(names = "--ui", description = "Serve DL4J's training UI on localhost while training (needs the build's "
-            + "'ui' profile: REPOPT_MAVEN_ARGS=-Pui ./repopt ...); prints its address. When the terminal is "
+    @Option(names = "--ui", description = "Serve DL4J's training UI on localhost while training (the build's optional "
+            + "'ui' part, which ./repopt adds by itself); prints its address. When the terminal is "
             + "interactive it keeps serving after training until Enter is pressed.")
     boolean ui;
 
@@ -62,15 +61,10 @@ final class ListenerArgs {
     /**
      * Checks the options before any work starts.
      *
-     * @param resume whether the run continues from a checkpoint
      * @throws IllegalArgumentException naming the offending option
      * @throws IllegalStateException    when the UI is asked for but not built in, saying how to build it
      */
-    void check(boolean resume) {
-        if (resume && any()) {
-            throw new IllegalArgumentException("--ui, --stats-file, --grad-mult-stats and --listener apply to a new "
-                    + "run; with --resume they are not supported yet");
-        }
+    void check() {
         if (uiPort < 0 || uiPort > 0xFFFF) {
             throw new IllegalArgumentException("--ui-port must be in 0..65535, got " + uiPort);
         }
@@ -92,32 +86,22 @@ final class ListenerArgs {
         }
     }
 
-    /**
-     * @param runDir the run's output folder
-     * @throws IllegalArgumentException when it holds the Grad Mult log of another run
-     */
-    void checkRunDir(Path runDir) {
-        if (gradMultStats && Files.exists(runDir.resolve(GradMultEffectListener.FILE))) {
-            throw new IllegalArgumentException(runDir.resolve(GradMultEffectListener.FILE) + " already exists; train "
-                    + "into a new --out folder");
-        }
-    }
 
     /**
-     * Attaches the listeners to {@code net} (after those it already has) and starts the UI, if asked for.
+     * Creates the listeners and starts the UI, if asked for. The UI's session is named after the run folder; a
+     * resumed run appends to its {@value GradMultEffectListener#FILE} from the checkpoint's iteration on.
      *
-     * @param net     the network about to train
-     * @param runDir  the run's output folder
-     * @param session the session's name in the UI
-     * @param out     where the UI's address is printed
-     * @return what to close when training ends
+     * @param runDir the run's output folder
+     * @param out    where the UI's address is printed
+     * @return the listeners for {@code Trainer.withTrainingListeners}, and what to close when training ends
      * @throws IOException when the statistics file cannot be created
      */
-    Attached attach(ComputationGraph net, Path runDir, String session, PrintStream out) throws IOException {
+    Attached attach(Path runDir, PrintStream out) throws IOException {
         List<TrainingListener> attach = new ArrayList<>();
         TrainingUi.Recording recording = null;
         if (ui || statsFile != null) {
             TrainingUi trainingUi = TrainingUi.require(ui ? "--ui" : "--stats-file");
+            String session = runDir.toAbsolutePath().normalize().getFileName().toString();
             recording = trainingUi.record(session, statsFile, ui ? uiPort : null, statsEvery);
             attach.add(recording.listener());
             recording.url().ifPresent(u -> out.println("training UI: " + u));
@@ -132,18 +116,24 @@ final class ListenerArgs {
         for (String spec : listeners) {
             attach.add(instantiate(spec));
         }
-        net.addListeners(attach.toArray(new TrainingListener[0]));
-        return new Attached(recording, out);
+        return new Attached(attach, recording, out);
     }
 
-    /** What a run's listeners leave to do at its end. */
+    /** A run's listeners, and what they leave to do at its end. */
     static final class Attached implements AutoCloseable {
+        private final List<TrainingListener> listeners;
         private final TrainingUi.Recording recording;
         private final PrintStream out;
 
-        private Attached(TrainingUi.Recording recording, PrintStream out) {
+        private Attached(List<TrainingListener> listeners, TrainingUi.Recording recording, PrintStream out) {
+            this.listeners = List.copyOf(listeners);
             this.recording = recording;
             this.out = out;
+        }
+
+        /** @return the DL4J listeners to attach for the run */
+        TrainingListener[] listeners() {
+            return listeners.toArray(new TrainingListener[0]);
         }
 
         /** Keeps serving the UI until Enter when the terminal is interactive, then stops it. */

@@ -1,7 +1,9 @@
 package org.repopt.examples.cli;
 
+import org.repopt.model.GhostNetSpec;
 import org.repopt.model.HyperSearchVgg;
 import org.repopt.model.ModelStats;
+import org.repopt.model.RepOptGhostNet;
 import org.repopt.model.RepOptVgg;
 import org.repopt.model.RepVgg;
 import org.repopt.model.Variant;
@@ -17,8 +19,12 @@ import java.util.Locale;
 
 /** {@code ./repopt models}: the built-in variants of every family, with size and cost. */
 @Command(name = "models", mixinStandardHelpOptions = true,
-        description = "List the built-in variants and families: trainable parameters, FLOPs per image, input.")
+        description = "List the built-in variants and families: trainable parameters, multiply-accumulates per image "
+                + "(macs, what the paper's \"FLOPs\" column counts), input.")
 final class ModelsCommand implements Runnable {
+
+    /** RepOpt-GhostNet widths listed: the released scales' width and the reference's 1.0x. */
+    private static final double[] GHOSTNET_WIDTHS = {GhostNetSpec.RELEASED_WIDTH, 1.0};
 
     @Option(names = "--classes", description = "Classifier outputs (default: each variant's own, 1000 / 10).")
     private Integer classes;
@@ -40,6 +46,16 @@ final class ModelsCommand implements Runnable {
                     HyperSearchVgg.builder(sized).build())) {
                 ModelStats stats = ModelStats.of(m);
                 out.printf(Locale.ROOT, "%-16s %s  input=%s%n", m.displayName(), stats.describe(), sized.inputShape());
+            }
+        }
+        for (double width : GHOSTNET_WIDTHS) {
+            GhostNetSpec g = GhostNetSpec.of(width);
+            GhostNetSpec sized = classes == null ? g : g.withClasses(classes);
+            for (RepOptGhostNet m : List.of(RepOptGhostNet.builder(sized).build(),
+                    RepOptGhostNet.builder(sized).search().build())) {
+                ModelStats stats = ModelStats.of(m);
+                out.printf(Locale.ROOT, "%-22s %s  input=%s  (%,d parameters)%n", m.displayName(), stats.describe(),
+                        sized.inputShape(), stats.trainableParams());
             }
         }
         out.flush();

@@ -30,7 +30,8 @@ public final class RepoptCli implements Runnable {
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
             if (e instanceof IllegalArgumentException || e instanceof IllegalStateException
                     || e instanceof java.io.IOException) {
-                cmd.getErr().println(cmd.getColorScheme().errorText("error: " + e.getMessage()));
+                cmd.getErr().println(cmd.getColorScheme().errorText("error: " + CliErrors.message(e,
+                        cmd.getCommandName())));
                 return 2;
             }
             throw e;

@@ -3,13 +3,18 @@ package org.repopt.examples.cli;
 import org.repopt.data.ImageDataset;
 import org.repopt.search.HyperSearch;
 import org.repopt.search.SearchResult;
+import org.repopt.train.ModelFamily;
 import org.repopt.train.Recipe;
+import org.repopt.train.RunFolder;
 import org.repopt.train.TrainConfig;
 import org.repopt.train.Trainer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -18,13 +23,16 @@ import java.util.concurrent.Callable;
 @Command(name = "search", mixinStandardHelpOptions = true,
         description = {"Hyper-Search: train the Hyper-Search model of a variant on a search data set and write its "
                 + "scales (scales.json in --out) for --model repopt-vgg --scales FILE.",
-                "The paper searches on CIFAR-100 for 240 epochs; any data set works (REFERENCE section 6)."})
+                "The paper searches on CIFAR-100 for 240 epochs; any data set works.",
+                "--resume --out DIR continues an interrupted search exactly, with the values it was started with."})
 final class SearchCommand implements Callable<Integer> {
 
     @Mixin
     private DataArgs data;
     @Mixin
     private TrainArgs train;
+    @Spec
+    private CommandSpec spec;
 
     @Option(names = "--variant", defaultValue = "small", paramLabel = "NAME",
             description = "The target architecture: small (default), B1, B2, L1 or L2.")
@@ -32,13 +40,49 @@ final class SearchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        return train.resume ? resume() : start();
+    }
+
+    private int start() throws IOException {
         Recipe recipe = data.recipe();
-        ImageDataset ds = data.open(train.cropPadding(recipe));
-        TrainConfig config = train.config(recipe, Path.of("runs", "search-" + variant.toLowerCase(Locale.ROOT) + "-"
-                + ds.name()));
+        int cropPadding = train.cropPadding(recipe);
+        ImageDataset ds = data.open(cropPadding);
+        TrainConfig config = train.config(recipe, defaultOut(ds));
         HyperSearch search = new HyperSearch(ModelArgs.spec(variant), train.momentum, train.weightDecay(recipe));
-        Trainer trainer = new Trainer(config, System.out);
-        SearchResult result = train.resume ? search.resume(ds, trainer) : search.run(ds, trainer);
+        RunInfo info = RunInfo.of(ModelFamily.HS, variant, data, cropPadding, search.modelFor(ds).spec(), null,
+                train.momentum, train.weightDecay(recipe));
+        try (RunFolder run = RunInfo.startRun(config.outputDir())) {
+            info.write(run);
+            return report(variant, ds, search.run(ds, new Trainer(config, System.out), run));
+        }
+    }
+
+    private int resume() throws IOException {
+        Path dir = train.out != null ? train.out : defaultOut(data.open(0));
+        try (RunFolder run = RunFolder.resume(dir)) {
+            RunInfo info = RunInfo.read(dir);
+            if (info.family() != ModelFamily.HS) {
+                throw new IllegalArgumentException(dir + " holds a ./repopt train run of " + info.model()
+                        + ", not a search; resume it with ./repopt train --resume --out " + dir);
+            }
+            TrainConfig saved = Trainer.savedConfig(dir).build();
+            ResumeFlags flags = new ResumeFlags(spec.commandLine().getParseResult(), dir);
+            flags.same("--variant", info.variant(), variant);
+            data.requireSameAs(flags, info);
+            train.requireSameAs(flags, info, saved);
+            flags.check();
+            ImageDataset ds = info.openData(data.dataDir);
+            HyperSearch search = new HyperSearch(ModelArgs.spec(info.variant()), info.momentum(), info.weightDecay());
+            TrainConfig config = saved.toBuilder().progress(train.progress()).build();
+            return report(info.variant(), ds, search.resume(ds, new Trainer(config, System.out), run));
+        }
+    }
+
+    private Path defaultOut(ImageDataset ds) {
+        return Path.of("runs", "search-" + variant.toLowerCase(Locale.ROOT) + "-" + ds.name());
+    }
+
+    private static int report(String variant, ImageDataset ds, SearchResult result) {
         System.out.println("Hyper-Search of " + variant + " on " + ds.name() + ": " + result.training().summary());
         System.out.println("scales=" + result.file());
         return 0;

@@ -57,8 +57,7 @@ final class TrainArgs {
      * @return the training configuration
      */
     TrainConfig config(Recipe recipe, Path defaultOut) {
-        TrainConfig.Builder b = recipe.config(out != null ? out : defaultOut).seed(seed)
-                .progress(!noProgress && System.console() != null);
+        TrainConfig.Builder b = recipe.config(out != null ? out : defaultOut).seed(seed).progress(progress());
         if (epochs != null) {
             b.epochs(epochs);
         }
@@ -75,6 +74,23 @@ final class TrainArgs {
             b.labelSmoothing(labelSmoothing);
         }
         return b.build();
+    }
+
+    /** @return whether to draw the progress bar: not with {@code --no-progress}, nor when the output is no terminal */
+    boolean progress() {
+        return !noProgress && System.console() != null;
+    }
+
+    /**
+     * Adds this command line's training flags to the checks of a resume of {@code run}, whose checkpoint was
+     * trained under {@code saved}.
+     */
+    void requireSameAs(ResumeFlags flags, RunInfo run, TrainConfig saved) {
+        flags.same("--momentum", run.momentum(), momentum).same("--wd", run.weightDecay(), weightDecay)
+                .same("--crop-padding", run.cropPadding(), cropPadding).same("--seed", saved.seed(), seed)
+                .same("--epochs", saved.epochs(), epochs).same("--batch", saved.batchSize(), batch)
+                .same("--lr", saved.learningRate(), lr).same("--warmup-epochs", saved.warmupEpochs(), warmupEpochs)
+                .same("--label-smoothing", saved.labelSmoothing(), labelSmoothing);
     }
 
     /** @return the weight decay, from the option or the recipe */

@@ -5,22 +5,29 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.repopt.data.ImageDataset;
 import org.repopt.gr.ScalesFile;
 import org.repopt.model.VggSpec;
+import org.repopt.train.EpochFitter;
 import org.repopt.train.ModelFamily;
 import org.repopt.train.Recipe;
+import org.repopt.train.RunFolder;
 import org.repopt.train.TrainConfig;
 import org.repopt.train.TrainResult;
 import org.repopt.train.Trainer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 /** {@code ./repopt train}: trains one model family on one data set, resumably. */
 @Command(name = "train", mixinStandardHelpOptions = true,
         description = {"Train RepOpt-VGG, RepVGG, plain VGG or the Hyper-Search model on a data set.",
-                "Checkpoints every epoch into --out (atomically); --resume continues an interrupted run exactly.",
+                "Checkpoints every epoch into --out (atomically, the last two kept); --resume --out DIR continues an "
+                        + "interrupted run exactly, with the values it was started with.",
                 "Ends with the line test_accuracy=<top-1>."})
 final class TrainCommand implements Callable<Integer> {
 
@@ -31,38 +38,71 @@ final class TrainCommand implements Callable<Integer> {
     @Mixin
     private TrainArgs train;
     @Mixin
+    private DataParallelArgs parallel;
+    @Mixin
     private ListenerArgs listen;
+    @Spec
+    private CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
-        listen.check(train.resume);
+        listen.check();
+        return train.resume ? resume() : start();
+    }
+
+    /** Checks and builds everything it can first; the folder is claimed before anything is written into it. */
+    private int start() throws IOException {
         Recipe recipe = data.recipe();
         ModelFamily family = model.family();
-        ImageDataset ds = data.open(train.cropPadding(recipe));
-        VggSpec spec = model.spec(ds);
-        TrainConfig config = train.config(recipe, Path.of("runs", family.cliName() + "-"
-                + model.variant.toLowerCase(Locale.ROOT) + "-" + ds.name()));
-        listen.checkRunDir(config.outputDir());
-        Trainer trainer = new Trainer(config, System.out);
-        TrainResult result;
-        if (train.resume) {
-            result = trainer.resume(ds);
-        } else {
-            ScalesFile scales = model.scalesOrNull();
-            ComputationGraph net = family.network(spec, DataType.FLOAT, config.seed(), scales, config.learningRate(),
-                    train.momentum, train.weightDecay(recipe));
-            RunInfo.of(family, model.variant, ds.name(), spec, scales == null ? null : model.scales)
-                    .write(config.outputDir());
-            ListenerArgs.Attached listeners = listen.attach(net, config.outputDir(),
-                    config.outputDir().getFileName().toString(), System.out);
-            try {
-                result = trainer.train(net, ds);
-            } finally {
-                listeners.close();
+        int cropPadding = train.cropPadding(recipe);
+        ImageDataset ds = data.open(cropPadding);
+        VggSpec arch = model.spec(ds);
+        ScalesFile scales = model.scalesOrNull();
+        TrainConfig config = train.config(recipe, defaultOut(family, ds));
+        RunInfo info = RunInfo.of(family, model.variant, data, cropPadding, arch, model.scalesSource(),
+                train.momentum, train.weightDecay(recipe));
+        try (EpochFitter fitter = parallel.open(); RunFolder run = RunInfo.startRun(config.outputDir())) {
+            ComputationGraph net = family.network(arch, DataType.FLOAT, config.seed(), scales, info.momentum(),
+                    info.weightDecay());
+            info.write(run);
+            try (ListenerArgs.Attached listeners = listen.attach(config.outputDir(), System.out)) {
+                return report(info, ds, new Trainer(config, System.out).withEpochFitter(fitter)
+                        .withTrainingListeners(listeners.listeners()).train(net, ds, run), config.outputDir());
             }
         }
-        System.out.println(family.displayName() + "-" + spec.name() + " on " + ds.name() + ": " + result.summary());
-        System.out.println("run folder: " + config.outputDir());
+    }
+
+    private int resume() throws IOException {
+        Path dir = train.out != null ? train.out : defaultOut(model.family(), data.open(0));
+        try (RunFolder run = RunFolder.resume(dir)) {
+            RunInfo info = RunInfo.read(dir);
+            TrainConfig saved = Trainer.savedConfig(dir).build();
+            ResumeFlags flags = new ResumeFlags(spec.commandLine().getParseResult(), dir);
+            data.requireSameAs(flags, info);
+            model.requireSameAs(flags, info);
+            train.requireSameAs(flags, info, saved);
+            Map<String, String> fitterFields = Trainer.savedFitterFields(dir);
+            parallel.requireSameAs(flags, fitterFields);
+            flags.check();
+            ImageDataset ds = info.openData(data.dataDir);
+            TrainConfig config = saved.toBuilder().progress(train.progress()).build();
+            try (EpochFitter fitter = parallel.openToResume(dir, fitterFields);
+                 ListenerArgs.Attached listeners = listen.attach(dir, System.out)) {
+                return report(info, ds, new Trainer(config, System.out).withEpochFitter(fitter)
+                        .withTrainingListeners(listeners.listeners()).resume(ds, run), dir);
+            }
+        }
+    }
+
+    private Path defaultOut(ModelFamily family, ImageDataset ds) {
+        return Path.of("runs", ModelArgs.name(family) + "-" + model.variant.toLowerCase(Locale.ROOT) + "-"
+                + ds.name());
+    }
+
+    private static int report(RunInfo info, ImageDataset ds, TrainResult result, Path dir) {
+        System.out.println(info.family().displayName() + "-" + info.spec().name() + " on " + ds.name() + ": "
+                + result.summary());
+        System.out.println("run folder: " + dir);
         System.out.printf(Locale.ROOT, "test_accuracy=%.4f%n", result.finalTest().top1());
         return 0;
     }

@@ -18,8 +18,9 @@ import java.util.ServiceLoader;
 public interface TrainingUi {
 
     /** How to get the UI into the build, for messages. */
-    String HOW_TO_ENABLE = "DL4J's training UI is an optional part of this build (the Maven profile 'ui', about 57 MB "
-            + "more to download); build it with: REPOPT_MAVEN_ARGS=-Pui ./repopt ... (or mvn -Pui package)";
+    String HOW_TO_ENABLE = "DL4J's training UI, an optional part of the build (the Maven profile 'ui', 52 MB more to "
+            + "download) that this build lacks; ./repopt adds it by itself for --ui, --stats-file, ui and example "
+            + "training-ui, or build it with: REPOPT_MAVEN_ARGS=-Pui ./repopt ... (mvn -Pui package)";
 
     /**
      * Starts recording a training session.

@@ -13,7 +13,7 @@ import java.util.concurrent.CountDownLatch;
 /** {@code ./repopt ui FILE...}: DL4J's training UI on statistics recorded with {@code train --stats-file}. */
 @Command(name = "ui", mixinStandardHelpOptions = true,
         description = {"Serve DL4J's training UI on localhost for statistics recorded with train --stats-file, until "
-                + "Ctrl+C.", "Needs the build's 'ui' profile: REPOPT_MAVEN_ARGS=-Pui ./repopt ui FILE"})
+                + "Ctrl+C.", "Uses the build's optional UI part, which ./repopt adds by itself."})
 final class UiCommand implements Callable<Integer> {
 
     @Parameters(arity = "1..*", paramLabel = "FILE", description = "Statistics files (train --stats-file).")

@@ -66,9 +66,6 @@ class ListenerOptionsTest {
             assertEquals(2, r.exit(), c[0] + ": " + r.err());
             assertTrue(r.err().contains("--listener " + c[0]) && r.err().contains(c[1]), r.err());
         }
-        Run resume = run("train", "--resume", "--grad-mult-stats");
-        assertEquals(2, resume.exit());
-        assertTrue(resume.err().contains("--resume"), resume.err());
         Run port = run("train", "--ui-port", "70000");
         assertEquals(2, port.exit());
         assertTrue(port.err().contains("--ui-port"), port.err());

@@ -72,7 +72,9 @@ class RepoptCliTest {
     void modelsPrintsThePapersVariants() {
         Run r = run("models");
         assertEquals(0, r.exit(), r.err());
-        assertTrue(r.out().contains("RepOpt-VGG-B1    params=51.84M  flops=11.8G  input=3x224x224"), r.out());
+        assertTrue(r.out().contains("RepOpt-VGG-B1    params=51.84M  macs=11.8G  input=3x224x224"), r.out());
         assertTrue(r.out().contains("RepOpt-VGG-small"), r.out());
+        assertTrue(r.out().contains("RepOptGhostNet-0.5x") && r.out().contains("(2,309,008 parameters)")
+                && r.out().contains("RepOptGhostNet-HS-0.5x") && r.out().contains("(2,313,968 parameters)"), r.out());
     }
 }

@@ -32,8 +32,8 @@ import java.nio.file.Path;
  * {@code ./repopt ui FILE}), and next to it the one thing the UI cannot show: per re-parameterized kernel, how the
  * Grad Mult changes the gradient ({@code GradMultEffectListener}, one JSON line per kernel every 10 iterations).
  *
- * <p>Needs the build's optional UI part: {@code REPOPT_MAVEN_ARGS=-Pui ./repopt example training-ui [OUT_DIR]}
- * (default {@code runs/examples}). Open http://localhost:9000/train/overview while it trains; it keeps serving after
+ * <p>Run: {@code ./repopt example training-ui [OUT_DIR]} (default {@code runs/examples}); it needs the build's
+ * optional UI part ({@code deeplearning4j-ui}), which {@code ./repopt} adds by itself. Open http://localhost:9000/train/overview while it trains; it keeps serving after
  * training until Enter is pressed.
  */
 public final class TrainingUiExample {
