@@ -2,7 +2,10 @@ package org.repopt.model;
 
 /**
  * The one place layer names of the model family come from. A block's layers are named {@code <block>.<role>}, e.g.
- * {@code stage1.0.conv}; names never contain {@code '_'}, which DL4J uses to separate layer and parameter names.
+ * {@code stage1.0.conv3x3}; names never contain {@code '_'}, which DL4J uses to separate layer and parameter names.
+ *
+ * <p>No name of a network is a prefix of another one: DL4J's training UI collects a layer's histograms by name
+ * prefix, so a {@code conv} next to a {@code conv1x1} would show the 1x1 kernel on the 3x3 conv's page.
  */
 public final class LayerNames {
 
@@ -18,7 +21,7 @@ public final class LayerNames {
 
     /** @return the block's 3x3 conv (all families) */
     public static String conv(String block) {
-        return block + ".conv";
+        return block + ".conv3x3";
     }
 
     /** @return the block's 1x1 conv (RepVGG, Hyper-Search) */
@@ -26,9 +29,14 @@ public final class LayerNames {
         return block + ".conv1x1";
     }
 
-    /** @return the block's BatchNorm after the 3x3 conv (RepOpt-VGG), or after the sum (Hyper-Search) */
+    /** @return the block's only BatchNorm: after the 3x3 conv (RepOpt-VGG), or after the sum (Hyper-Search) */
     public static String bn(String block) {
         return block + ".bn";
+    }
+
+    /** @return the BatchNorm of the 3x3 branch (RepVGG) */
+    public static String bn3x3(String block) {
+        return block + ".bn3x3";
     }
 
     /** @return the BatchNorm of the 1x1 branch (RepVGG) */

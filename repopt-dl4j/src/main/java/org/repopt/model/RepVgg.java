@@ -33,15 +33,15 @@ public final class RepVgg extends VggModel {
     protected String addBlock(ComputationGraphConfiguration.GraphBuilder g, BlockSpec b, String input) {
         String n = b.name();
         g.addLayer(LayerNames.conv(n), conv(3, b.stride(), b.out(), false), input);
-        g.addLayer(LayerNames.bn(n), bn(), LayerNames.conv(n));
+        g.addLayer(LayerNames.bn3x3(n), bn(), LayerNames.conv(n));
         g.addLayer(LayerNames.conv1x1(n), conv(1, b.stride(), b.out(), false), input);
         g.addLayer(LayerNames.bn1x1(n), bn(), LayerNames.conv1x1(n));
         String summed;
         if (b.hasIdentity()) {
             g.addLayer(LayerNames.bnIdentity(n), bn(), input);
-            summed = sum(g, b, LayerNames.bn(n), LayerNames.bn1x1(n), LayerNames.bnIdentity(n));
+            summed = sum(g, b, LayerNames.bn3x3(n), LayerNames.bn1x1(n), LayerNames.bnIdentity(n));
         } else {
-            summed = sum(g, b, LayerNames.bn(n), LayerNames.bn1x1(n));
+            summed = sum(g, b, LayerNames.bn3x3(n), LayerNames.bn1x1(n));
         }
         return relu(g, b, summed);
     }
@@ -65,7 +65,7 @@ public final class RepVgg extends VggModel {
             double[] kernel = new double[b.out() * b.in() * 9];
             double[] bias = new double[b.out()];
             addBranch(kernel, bias, b, kernelOf(layer(trained, LayerNames.conv(n)), 3),
-                    BatchNormAffine.of(layer(trained, LayerNames.bn(n))), 3);
+                    BatchNormAffine.of(layer(trained, LayerNames.bn3x3(n))), 3);
             addBranch(kernel, bias, b, kernelOf(layer(trained, LayerNames.conv1x1(n)), 1),
                     BatchNormAffine.of(layer(trained, LayerNames.bn1x1(n))), 1);
             if (b.hasIdentity()) {

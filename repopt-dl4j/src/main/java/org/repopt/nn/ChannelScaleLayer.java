@@ -9,6 +9,7 @@ import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
 import org.deeplearning4j.nn.conf.memory.LayerMemoryReport;
 import org.deeplearning4j.nn.conf.memory.MemoryReport;
 import org.deeplearning4j.optimize.api.TrainingListener;
+import org.nd4j.linalg.activations.impl.ActivationIdentity;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.learning.config.IUpdater;
@@ -23,7 +24,7 @@ import java.util.Objects;
 /**
  * Multiplies every channel of its input by its own scale: {@code y[n,c,h,w] = s[c] * x[n,c,h,w]}. This is the
  * per-output-channel scale of a CSLA block ({@code scale_conv}, {@code scale_1x1}, {@code scale_identity}),
- * which DL4J does not have.
+ * which DL4J does not have. It applies no activation function (its activation is identity; others are refused).
  *
  * <p>The scales are one parameter, {@value ChannelScaleParamInitializer#SCALE_KEY}, of shape {@code [1, C]},
  * initialized to {@link Builder#initialScale} or per channel to {@link Builder#initialScales}. A
@@ -47,6 +48,13 @@ public class ChannelScaleLayer extends FeedForwardLayer {
 
     private ChannelScaleLayer(Builder b) {
         super(b);
+        // the layer applies no activation; it reports identity, not the configuration's default (sigmoid), which
+        // DL4J's training UI would otherwise show on the layer's page
+        if (activationFn != null && !(activationFn instanceof ActivationIdentity)) {
+            throw new IllegalArgumentException("layer '" + layerName + "': a channel scale layer applies no "
+                    + "activation, got " + activationFn + "; add an ActivationLayer after it instead");
+        }
+        this.activationFn = new ActivationIdentity();
         this.initialScale = b.initialScale;
         this.initialScales = b.initialScales == null ? null : b.initialScales.clone();
         this.trainable = b.trainable;

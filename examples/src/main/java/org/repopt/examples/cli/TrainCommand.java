@@ -41,11 +41,14 @@ final class TrainCommand implements Callable<Integer> {
     private DataParallelArgs parallel;
     @Mixin
     private EngineArgs engine;
+    @Mixin
+    private ListenerArgs listen;
     @Spec
     private CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
+        listen.check();
         return train.resume ? resume() : start();
     }
 
@@ -64,8 +67,10 @@ final class TrainCommand implements Callable<Integer> {
             ComputationGraph net = engine.apply(family.network(arch, DataType.FLOAT, config.seed(), scales,
                     info.momentum(), info.weightDecay()));
             info.write(run);
-            return report(info, ds, new Trainer(config, System.out).withEpochFitter(fitter).train(net, ds, run),
-                    config.outputDir());
+            try (ListenerArgs.Attached listeners = listen.attach(config.outputDir(), System.out)) {
+                return report(info, ds, new Trainer(config, System.out).withEpochFitter(fitter)
+                        .withTrainingListeners(listeners.listeners()).train(net, ds, run), config.outputDir());
+            }
         }
     }
 
@@ -83,8 +88,10 @@ final class TrainCommand implements Callable<Integer> {
             flags.check();
             ImageDataset ds = info.openData(data.dataDir);
             TrainConfig config = saved.toBuilder().progress(train.progress()).build();
-            try (EpochFitter fitter = parallel.openToResume(dir, fitterFields)) {
-                return report(info, ds, new Trainer(config, System.out).withEpochFitter(fitter).resume(ds, run), dir);
+            try (EpochFitter fitter = parallel.openToResume(dir, fitterFields);
+                 ListenerArgs.Attached listeners = listen.attach(dir, System.out)) {
+                return report(info, ds, new Trainer(config, System.out).withEpochFitter(fitter)
+                        .withTrainingListeners(listeners.listeners()).resume(ds, run), dir);
             }
         }
     }

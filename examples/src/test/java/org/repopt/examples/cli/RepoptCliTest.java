@@ -32,13 +32,13 @@ class RepoptCliTest {
     void topLevelHelpListsEveryCommand() {
         Run r = run("--help");
         assertEquals(0, r.exit());
-        for (String c : new String[]{"demo", "train", "search", "export", "quantize", "bench", "models"}) {
+        for (String c : new String[]{"demo", "train", "search", "export", "quantize", "bench", "models", "ui", "example"}) {
             assertTrue(r.out().contains(c), "help lacks " + c + ":\n" + r.out());
         }
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"demo", "train", "search", "export", "quantize", "bench", "models"})
+    @ValueSource(strings = {"demo", "train", "search", "export", "quantize", "bench", "models", "ui", "example"})
     void everyCommandHasHelp(String command) {
         Run r = run(command, "--help");
         assertEquals(0, r.exit(), r.err());
