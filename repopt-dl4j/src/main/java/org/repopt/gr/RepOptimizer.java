@@ -18,6 +18,7 @@ import org.nd4j.linalg.learning.regularization.Regularization;
 import org.nd4j.linalg.learning.regularization.WeightDecay;
 import org.nd4j.linalg.schedule.ISchedule;
 import org.repopt.backend.OneDnnHelpers;
+import org.repopt.nn.ConvBnReluFusion;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -256,7 +257,9 @@ public final class RepOptimizer {
          * @return the new configuration
          */
         public ComputationGraphConfiguration configure(ComputationGraphConfiguration conf) {
-            return configure(conf, assign(conf));
+            ComputationGraphConfiguration split = ConvBnReluFusion.unfuse(conf);
+            ComputationGraphConfiguration configured = configure(split, assign(split));
+            return split == conf ? configured : ConvBnReluFusion.fuse(configured);
         }
 
         private ComputationGraphConfiguration configure(ComputationGraphConfiguration conf,
@@ -305,14 +308,25 @@ public final class RepOptimizer {
          * @throws IllegalStateException when re-initializing a network that is not fresh
          */
         public ComputationGraph applyTo(ComputationGraph net) {
+            // Scales are assigned on the three-layer form; a fused layer keeps its conv's name and kernel, so the
+            // network goes back to the fused form with the Grad Mult on the same kernels.
+            ComputationGraph split = ConvBnReluFusion.unfuse(net);
             if (reinitializes()) {
-                Reinit.requireFresh(net);
+                Reinit.requireFresh(split);
             }
-            return build(net.getConfiguration(), net.params().dup());
+            ComputationGraph built = build(split.getConfiguration(), split.params().dup());
+            return split == net ? built : ConvBnReluFusion.fuse(built);
         }
 
         /** Configures, initializes (with {@code params} where given) and re-initializes unless fine-tuning. */
         private ComputationGraph build(ComputationGraphConfiguration conf, INDArray params) {
+            ComputationGraphConfiguration split = ConvBnReluFusion.unfuse(conf);
+            if (split != conf) {
+                if (params != null) {
+                    throw new IllegalStateException("internal: parameters given with a fused configuration");
+                }
+                return ConvBnReluFusion.fuse(build(split, null));
+            }
             OneDnnHelpers.enable();
             ScaleAssignment assignment = assign(conf);
             ComputationGraphConfiguration configured = configure(conf, assignment);
