@@ -139,44 +139,18 @@ public final class ScaleAssignment {
 
     /**
      * @param conf a graph configuration
-     * @return every vertex name (network inputs excluded) in forward order
+     * @return every vertex name (network inputs excluded) in forward order ({@link GrSites#forwardOrder})
      */
     public static List<String> forwardOrder(ComputationGraphConfiguration conf) {
-        Map<String, List<String>> inputs = conf.getVertexInputs();
-        Map<String, Integer> pending = new HashMap<>();
-        Map<String, List<String>> consumers = consumers(conf);
-        for (String v : conf.getVertices().keySet()) {
-            pending.put(v, inputs.getOrDefault(v, List.of()).size());
-        }
-        Deque<String> ready = new ArrayDeque<>(conf.getNetworkInputs());
-        List<String> order = new ArrayList<>();
-        while (!ready.isEmpty()) {
-            String v = ready.poll();
-            if (conf.getVertices().containsKey(v)) {
-                order.add(v);
-            }
-            for (String next : consumers.getOrDefault(v, List.of())) {
-                if (pending.merge(next, -1, Integer::sum) == 0) {
-                    ready.add(next);
-                }
-            }
-        }
-        return order;
+        return GrSites.forwardOrder(conf);
     }
 
     private static Map<String, List<String>> consumers(ComputationGraphConfiguration conf) {
-        Map<String, List<String>> out = new LinkedHashMap<>();
-        for (Map.Entry<String, List<String>> e : conf.getVertexInputs().entrySet()) {
-            for (String in : e.getValue()) {
-                out.computeIfAbsent(in, k -> new ArrayList<>()).add(e.getKey());
-            }
-        }
-        return out;
+        return GrSites.consumers(conf);
     }
 
     private static Layer layerOf(ComputationGraphConfiguration conf, String vertex) {
-        GraphVertex v = conf.getVertices().get(vertex);
-        return v instanceof LayerVertex ? ((LayerVertex) v).getLayerConf().getLayer() : null;
+        return GrSites.layerOf(conf, vertex);
     }
 
     private static ScaleAssignment validated(ComputationGraphConfiguration conf, Map<String, BlockScales> map) {
