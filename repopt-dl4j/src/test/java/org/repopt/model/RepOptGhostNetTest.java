@@ -225,7 +225,7 @@ class RepOptGhostNetTest {
                 first.scaleConv(), ones, first.scaleIdentity()));
         IllegalArgumentException oneByOne = assertThrows(IllegalArgumentException.class,
                 () -> RepOptGhostNet.builder(tiny).csla(withOneByOne).build());
-        assertTrue(oneByOne.getMessage().contains("blocks.0.0.ghost1") && oneByOne.getMessage().contains("scale_1x1"),
-                oneByOne.getMessage());
+        assertTrue(oneByOne.getMessage().contains("blocks.0.0.ghost1") && oneByOne.getMessage().contains("depthwise")
+                && oneByOne.getMessage().contains("no 1x1 branch"), oneByOne.getMessage());
     }
 }
