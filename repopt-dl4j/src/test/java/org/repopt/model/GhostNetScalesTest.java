@@ -1,5 +1,10 @@
 package org.repopt.model;
 
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.graph.GraphVertex;
+import org.deeplearning4j.nn.conf.graph.LayerVertex;
+import org.deeplearning4j.nn.conf.layers.BaseLayer;
+import org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -9,6 +14,8 @@ import org.nd4j.shade.jackson.databind.node.ArrayNode;
 import org.nd4j.shade.jackson.databind.node.ObjectNode;
 import org.repopt.gr.BlockScales;
 import org.repopt.gr.GradMult;
+import org.repopt.gr.GradMultHook;
+import org.repopt.gr.RepOptimizer;
 import org.repopt.gr.ScalesFile;
 import org.repopt.gr.ScalesFormatException;
 import org.repopt.nn.ParamValues;
@@ -79,6 +86,39 @@ class GhostNetScalesTest {
             assertEquals(c0 * c0 + 1, m[4], 1e-12 * m[4]);
             assertEquals(c0 * c0, m[0], 1e-12 * m[0]);
         }
+    }
+
+    /**
+     * The released scales on RepOptGhostNet-0.5x at Fashion-MNIST's shape: each module's Grad Mult on its cheap
+     * depthwise conv (by name), carrying that module's scales; no other layer gets one.
+     */
+    @Test
+    void releasedScalesGoOntoTheCheapDepthwiseConvsByName() {
+        RepOptGhostNet half = RepOptGhostNet.builder(GhostNetSpec.of(0.5).withInput(1, 28, 28).withClasses(10)).build();
+        ScalesFile scales = GhostNetScales.released("0.5x");
+        ComputationGraphConfiguration conf = RepOptimizer.sgd(scales).mapByName(half.cheapConvOfModule())
+                .configure(half.conf());
+        java.util.Map<String, String> cheap = half.cheapConvOfModule();
+        int hooks = 0;
+        for (java.util.Map.Entry<String, GraphVertex> v : conf.getVertices().entrySet()) {
+            if (!(v.getValue() instanceof LayerVertex lv) || !(lv.getLayerConf().getLayer() instanceof BaseLayer l)) {
+                continue;
+            }
+            List<GradMultHook> attached = l.getRegularization() == null ? List.of() : l.getRegularization().stream()
+                    .filter(GradMultHook.class::isInstance).map(GradMultHook.class::cast).toList();
+            if (cheap.containsValue(v.getKey())) {
+                assertEquals(1, attached.size(), v.getKey());
+                BlockScales s = attached.get(0).scales();
+                assertEquals(cheap.get(s.block()), v.getKey(), "module " + s.block() + " on its own cheap conv");
+                assertEquals(scales.blocks().stream().filter(b -> b.block().equals(s.block())).findFirst()
+                        .orElseThrow(), s);
+                assertTrue(l instanceof DepthwiseConvolution2D, v.getKey());
+                hooks++;
+            } else {
+                assertTrue(attached.isEmpty(), v.getKey() + " is no cheap conv and gets no Grad Mult");
+            }
+        }
+        assertEquals(32, hooks);
     }
 
     private static void assertFloatExact(double expected, double actual, String what) {
