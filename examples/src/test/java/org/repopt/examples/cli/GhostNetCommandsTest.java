@@ -64,7 +64,7 @@ class GhostNetCommandsTest {
     }
 
     @Test
-    void searchWritesScalesOfTheWidth(@TempDir Path tmp) throws IOException {
+    void searchWritesScalesOfTheWidthThatTrainTakes(@TempDir Path tmp) throws IOException {
         Path s = tmp.resolve("search");
         Run search = run("search", "--model", "repopt-ghostnet", "--variant", "0.25x", "--data-dir", data.toString(),
                 "--batch", "16", "--epochs", "1", "--no-progress", "--out", s.toString());
@@ -80,6 +80,27 @@ class GhostNetCommandsTest {
         Run conflict = run("search", "--resume", "--out", s.toString(), "--data-dir", data.toString(), "--model",
                 "repopt-vgg");
         assertContains(conflict.err(), "--model repopt-vgg (the run has repopt-ghostnet)");
+
+        Path t = tmp.resolve("train");
+        Run train = run("train", "--model", "repopt-ghostnet", "--variant", "0.25x", "--scales",
+                s.resolve("scales.json").toString(), "--data-dir", data.toString(), "--batch", "16", "--epochs", "1",
+                "--no-progress", "--out", t.toString());
+        assertEquals(0, train.exit(), train.err());
+        assertContains(train.out(), "RepOptGhostNet-0.25x on fashion-mnist", "test_accuracy=");
+        assertEquals("repopt-ghostnet", RunInfo.read(t).model());
+        assertEquals(s.resolve("scales.json").toAbsolutePath().normalize().toString(), RunInfo.read(t).scales());
+    }
+
+    @Test
+    void theReleasedScalesAreTheDefaultOfTheHalfWidth(@TempDir Path tmp) throws IOException {
+        Path t = tmp.resolve("train");
+        Run train = run("train", "--model", "repopt-ghostnet", "--data-dir", data.toString(), "--batch", "16",
+                "--epochs", "1", "--subset", "16", "--no-progress", "--out", t.toString());
+        assertEquals(0, train.exit(), train.err());
+        RunInfo info = RunInfo.read(t);
+        assertEquals("0.5x", info.variant());
+        assertEquals("released:0.5x", info.scales());
+        assertContains(train.out(), "RepOptGhostNet-0.5x on fashion-mnist");
     }
 
     @Test
