@@ -89,6 +89,13 @@ class GhostNetCommandsTest {
         assertContains(train.out(), "RepOptGhostNet-0.25x on fashion-mnist", "test_accuracy=");
         assertEquals("repopt-ghostnet", RunInfo.read(t).model());
         assertEquals(s.resolve("scales.json").toAbsolutePath().normalize().toString(), RunInfo.read(t).scales());
+
+        Run export = run("export", "--run", t.toString());
+        assertEquals(0, export.exit(), export.err());
+        assertContains(export.out(), "RepOptGhostNet-0.25x deploy model");
+        assertTrue(Files.exists(t.resolve("deploy.zip")));
+        Run exportSearch = run("export", "--run", s.toString());
+        assertContains(exportSearch.err(), "not a plain deploy model", "train RepOpt-GhostNet with them");
     }
 
     @Test
