@@ -48,14 +48,19 @@ public final class HyperSearch {
      */
     public HyperSearch(VggSpec target, double momentum, double weightDecay) {
         this.target = Objects.requireNonNull(target, "target");
+        requireRecipe(momentum, weightDecay);
+        this.momentum = momentum;
+        this.weightDecay = weightDecay;
+    }
+
+    /** Checks a search's SGD recipe (every family's search uses the same one). */
+    static void requireRecipe(double momentum, double weightDecay) {
         if (!(momentum > 0 && momentum < 1)) {
             throw new IllegalArgumentException("momentum must be in (0, 1), got " + momentum);
         }
         if (!(weightDecay >= 0) || Double.isInfinite(weightDecay)) {
             throw new IllegalArgumentException("weightDecay must be finite and >= 0, got " + weightDecay);
         }
-        this.momentum = momentum;
-        this.weightDecay = weightDecay;
     }
 
     /** @param target the architecture whose scales are searched, with the paper's momentum and weight decay */

@@ -4,6 +4,8 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.repopt.data.ImageDataset;
 import org.repopt.gr.ScalesFile;
+import org.repopt.model.GhostNetScales;
+import org.repopt.model.GhostNetSpec;
 import org.repopt.model.VggSpec;
 import org.repopt.train.EpochFitter;
 import org.repopt.train.ModelFamily;
@@ -22,10 +24,12 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.function.Supplier;
 
 /** {@code ./repopt train}: trains one model family on one data set, resumably. */
 @Command(name = "train", mixinStandardHelpOptions = true,
-        description = {"Train RepOpt-VGG, RepVGG, plain VGG or the Hyper-Search model on a data set.",
+        description = {"Train RepOpt-VGG, RepVGG, plain VGG or the Hyper-Search model, or RepOpt-GhostNet or its "
+                + "Hyper-Search model, on a data set.",
                 "Checkpoints every epoch into --out (atomically, the last two kept); --resume --out DIR continues an "
                         + "interrupted run exactly, with the values it was started with.",
                 "Ends with the line test_accuracy=<top-1>."})
@@ -58,14 +62,29 @@ final class TrainCommand implements Callable<Integer> {
         ModelFamily family = model.family();
         int cropPadding = train.cropPadding(recipe);
         ImageDataset ds = data.open(cropPadding);
-        VggSpec arch = model.spec(ds);
-        ScalesFile scales = model.scalesOrNull();
         TrainConfig config = train.config(recipe, defaultOut(family, ds));
-        RunInfo info = RunInfo.of(family, model.variant, data, cropPadding, arch, model.scalesSource(),
-                train.momentum, train.weightDecay(recipe));
+        RunInfo info;
+        Supplier<ComputationGraph> network;
+        if (family.ghostNet()) {
+            GhostNetSpec arch = model.ghostSpec(ds);
+            ScalesFile scales = model.ghostScalesOrNull();
+            if (scales != null) {
+                GhostNetScales.requireFits(scales, arch); // before the folder is claimed
+            }
+            info = RunInfo.of(family, model.variant(), data, cropPadding, arch, model.scalesSource(), train.momentum,
+                    train.weightDecay(recipe));
+            network = () -> family.network(arch, DataType.FLOAT, config.seed(), scales, info.momentum(),
+                    info.weightDecay());
+        } else {
+            VggSpec arch = model.spec(ds);
+            ScalesFile scales = model.scalesOrNull();
+            info = RunInfo.of(family, model.variant(), data, cropPadding, arch, model.scalesSource(), train.momentum,
+                    train.weightDecay(recipe));
+            network = () -> family.network(arch, DataType.FLOAT, config.seed(), scales, info.momentum(),
+                    info.weightDecay());
+        }
         try (EpochFitter fitter = parallel.open(); RunFolder run = RunInfo.startRun(config.outputDir())) {
-            ComputationGraph net = engine.apply(family.network(arch, DataType.FLOAT, config.seed(), scales,
-                    info.momentum(), info.weightDecay()));
+            ComputationGraph net = engine.apply(network.get());
             info.write(run);
             try (ListenerArgs.Attached listeners = listen.attach(config.outputDir(), System.out)) {
                 return report(info, ds, new Trainer(config, System.out).withEpochFitter(fitter)
@@ -97,12 +116,12 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     private Path defaultOut(ModelFamily family, ImageDataset ds) {
-        return Path.of("runs", ModelArgs.name(family) + "-" + model.variant.toLowerCase(Locale.ROOT) + "-"
+        return Path.of("runs", ModelArgs.name(family) + "-" + model.variant().toLowerCase(Locale.ROOT) + "-"
                 + ds.name());
     }
 
     private static int report(RunInfo info, ImageDataset ds, TrainResult result, Path dir) {
-        System.out.println(info.family().displayName() + "-" + info.spec().name() + " on " + ds.name() + ": "
+        System.out.println(info.family().displayName() + "-" + info.specName() + " on " + ds.name() + ": "
                 + result.summary());
         System.out.println("run folder: " + dir);
         System.out.printf(Locale.ROOT, "test_accuracy=%.4f%n", result.finalTest().top1());
