@@ -1,0 +1,76 @@
+package org.repopt.testing;
+
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.ConvolutionMode;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.ActivationLayer;
+import org.deeplearning4j.nn.conf.layers.BatchNormalization;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.weights.WeightInit;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.lossfunctions.LossFunctions;
+import org.repopt.gr.BlockScales;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+/** Networks as a DL4J user writes them (not built by the project's model classes), for the own-network features. */
+public final class UserNets {
+
+    private UserNets() {
+    }
+
+    /**
+     * A user-style VGG graph on 1x12x12 input, 3 classes: {@code ConvolutionMode.Same} 3x3 convs (the last with a
+     * bias, as DL4J's default), each feeding BatchNorm then an {@code ActivationLayer}, max-pooling downsampling,
+     * global average pooling. Re-parameterizable convs: c1 (1->4), c2 (4->4, identity), c3 (4->6), c4 (6->6,
+     * identity).
+     */
+    public static ComputationGraphConfiguration userStyleGraph() {
+        ComputationGraphConfiguration.GraphBuilder g = new NeuralNetConfiguration.Builder().seed(42)
+                .weightInit(WeightInit.RELU).activation(Activation.IDENTITY).convolutionMode(ConvolutionMode.Same).graphBuilder().addInputs("in")
+                .setInputTypes(InputType.convolutional(12, 12, 1));
+        g.addLayer("c1", new ConvolutionLayer.Builder(3, 3).nOut(4).hasBias(false).build(), "in");
+        g.addLayer("bn1", new BatchNormalization.Builder().build(), "c1");
+        g.addLayer("act1", new ActivationLayer(Activation.RELU), "bn1");
+        g.addLayer("c2", new ConvolutionLayer.Builder(3, 3).nOut(4).hasBias(false).build(), "act1");
+        g.addLayer("bn2", new BatchNormalization.Builder().build(), "c2");
+        g.addLayer("act2", new ActivationLayer(Activation.RELU), "bn2");
+        g.addLayer("pool", new SubsamplingLayer.Builder(PoolingType.MAX).kernelSize(2, 2).stride(2, 2).build(), "act2");
+        g.addLayer("c3", new ConvolutionLayer.Builder(3, 3).nOut(6).hasBias(false).build(), "pool");
+        g.addLayer("bn3", new BatchNormalization.Builder().build(), "c3");
+        g.addLayer("act3", new ActivationLayer(Activation.RELU), "bn3");
+        g.addLayer("c4", new ConvolutionLayer.Builder(3, 3).nOut(6).build(), "act3");
+        g.addLayer("bn4", new BatchNormalization.Builder().build(), "c4");
+        g.addLayer("act4", new ActivationLayer(Activation.RELU), "bn4");
+        g.addLayer("gap", new GlobalPoolingLayer.Builder(PoolingType.AVG).build(), "act4");
+        g.addLayer("out", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(3)
+                .activation(Activation.SOFTMAX).weightInit(WeightInit.XAVIER).build(), "gap");
+        return g.setOutputs("out").build();
+    }
+
+    /** The re-parameterizable convs of {@link #userStyleGraph}: name, in, out, stride. */
+    public static final Object[][] USER_STYLE_SITES = {{"c1", 1, 4, 1}, {"c2", 4, 4, 1}, {"c3", 4, 6, 1},
+            {"c4", 6, 6, 1}};
+
+    /** Random but reproducible positive scales for the given sites ({name, in, out, stride} rows). */
+    public static List<BlockScales> randomScales(Object[][] sites, long seed) {
+        Random r = new Random(seed);
+        List<BlockScales> out = new ArrayList<>();
+        for (Object[] s : sites) {
+            int in = (Integer) s[1];
+            int outCh = (Integer) s[2];
+            int stride = (Integer) s[3];
+            out.add(new BlockScales((String) s[0], in, outCh, stride, TinySpecs.positive(r, outCh),
+                    TinySpecs.positive(r, outCh), BlockScales.hasIdentityBranch(in, outCh, stride)
+                            ? TinySpecs.positive(r, outCh) : null));
+        }
+        return out;
+    }
+}
