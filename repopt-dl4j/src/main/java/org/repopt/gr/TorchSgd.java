@@ -31,7 +31,7 @@ public final class TorchSgd implements IUpdater {
 
     private static final long serialVersionUID = 1L;
 
-    /** The paper's momentum (REFERENCE section 6). */
+    /** The paper's momentum (docs/METHOD.md#training-recipe). */
     public static final double DEFAULT_MOMENTUM = 0.9;
 
     @JsonProperty("learningRate")
