@@ -2,11 +2,13 @@ package org.repopt.check;
 
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
@@ -14,6 +16,7 @@ import org.nd4j.linalg.learning.config.Nesterovs;
 import org.repopt.backend.Nd4jRandom;
 import org.repopt.gr.BlockScales;
 import org.repopt.gr.GradMult;
+import org.repopt.gr.MultiLayerAsGraph;
 import org.repopt.gr.RepOptimizer;
 import org.repopt.gr.ScalesFile;
 import org.repopt.search.CslaTwin;
@@ -92,12 +95,43 @@ public final class EquivalenceCheck {
      * @throws IllegalArgumentException naming the block and layer where the scales do not fit the graph
      */
     public EquivalenceReport run(ComputationGraphConfiguration plain, List<BlockScales> scales) {
-        ComputationGraphConfiguration conf = inDoubleWithoutDropout(Objects.requireNonNull(plain, "plain"));
+        return run(inDoubleWithoutDropout(Objects.requireNonNull(plain, "plain")), null, scales);
+    }
+
+    /**
+     * The check of a {@code MultiLayerConfiguration}: its CSLA twin is built on its chain graph
+     * ({@link MultiLayerAsGraph}), the plain side is the {@code MultiLayerNetwork} that
+     * {@code RepOptimizer.sgd(scales).mapByBlockName().applyTo(conf)} returns.
+     *
+     * @param plain  the user's network configuration, built with an input type
+     * @param scales scales keyed by its layer names ({@link MultiLayerAsGraph#layerName})
+     * @return the report
+     * @throws IllegalArgumentException naming the block and layer where the scales do not fit the network
+     */
+    public EquivalenceReport run(MultiLayerConfiguration plain, ScalesFile scales) {
+        return run(plain, scales.blocks());
+    }
+
+    /**
+     * @param plain  the user's network configuration, built with an input type
+     * @param scales one block per re-parameterized conv, named like the layer
+     * @return the report
+     * @throws IllegalArgumentException naming the block and layer where the scales do not fit the network
+     */
+    public EquivalenceReport run(MultiLayerConfiguration plain, List<BlockScales> scales) {
+        MultiLayerConfiguration conf = Objects.requireNonNull(plain, "plain").clone();
+        conf.setDataType(DataType.DOUBLE);
+        ComputationGraphConfiguration graph = inDoubleWithoutDropout(MultiLayerAsGraph.toGraph(conf));
+        return run(graph, MultiLayerAsGraph.toMultiLayer(graph, conf), scales);
+    }
+
+    private EquivalenceReport run(ComputationGraphConfiguration conf, MultiLayerConfiguration multiLayer,
+                                  List<BlockScales> scales) {
         CslaTwin twin = CslaTwin.csla(conf, scales);
         NetworkInput input = inputType != null ? NetworkInput.of(conf, inputType) : NetworkInput.of(conf);
-        Map<String, Double> gaps = trainSideBySide(twin, input, true, true);
-        Map<String, Double> noReinit = ablate ? trainSideBySide(twin, input, false, true) : null;
-        Map<String, Double> noGradMult = ablate ? trainSideBySide(twin, input, true, false) : null;
+        Map<String, Double> gaps = trainSideBySide(twin, multiLayer, input, true, true);
+        Map<String, Double> noReinit = ablate ? trainSideBySide(twin, multiLayer, input, false, true) : null;
+        Map<String, Double> noGradMult = ablate ? trainSideBySide(twin, multiLayer, input, true, false) : null;
         List<EquivalenceReport.LayerGap> layers = new ArrayList<>();
         for (BlockScales b : twin.blocks()) {
             String c = b.block();
@@ -109,18 +143,59 @@ public final class EquivalenceCheck {
 
     /** @return e.g. {@code 3x3 + 1x1 + identity} */
     static String branches(BlockScales b) {
-        return "3x3" + (b.scale1x1() != null ? " + 1x1" : "") + (b.hasIdentity() ? " + identity" : "");
+        return b.kernel() + "x" + b.kernel() + (b.scale1x1() != null ? " + 1x1" : "") + (b.hasIdentity() ? " + identity" : "");
+    }
+
+    /** The plain side: a graph or a {@code MultiLayerNetwork}, its layers looked up by name. */
+    private interface Plain {
+        Layer layer(String name);
+
+        Layer[] layers();
+
+        void fit(DataSet ds);
     }
 
     /** Trains twin and plain network side by side; per conv the largest gap after any step. */
-    private Map<String, Double> trainSideBySide(CslaTwin twin, NetworkInput input, boolean reinit, boolean gradMult) {
+    private Map<String, Double> trainSideBySide(CslaTwin twin, MultiLayerConfiguration multiLayer, NetworkInput input,
+                                                boolean reinit, boolean gradMult) {
         Nd4jRandom.reseed(seed);
         ComputationGraph csla = RepOptimizer.baseline(GradMult.Form.SGD)
                 .updater(new Nesterovs(learningRate, momentum)).weightDecay(weightDecay).applyTo(twin.conf());
         RepOptimizer.Builder opt = (gradMult ? RepOptimizer.sgd(twin.blocks()).mapByBlockName()
                 : RepOptimizer.baseline(GradMult.Form.SGD)).updater(new Nesterovs(learningRate, momentum))
                 .weightDecay(weightDecay).fineTune();
-        ComputationGraph plain = opt.applyTo(twin.plain());
+        Plain plain;
+        if (multiLayer == null) {
+            ComputationGraph g = opt.applyTo(twin.plain());
+            plain = new Plain() {
+                public Layer layer(String name) {
+                    return g.getLayer(name);
+                }
+
+                public Layer[] layers() {
+                    return g.getLayers();
+                }
+
+                public void fit(DataSet ds) {
+                    g.fit(ds);
+                }
+            };
+        } else {
+            MultiLayerNetwork m = opt.applyTo(multiLayer);
+            plain = new Plain() {
+                public Layer layer(String name) {
+                    return m.getLayer(name);
+                }
+
+                public Layer[] layers() {
+                    return m.getLayers();
+                }
+
+                public void fit(DataSet ds) {
+                    m.fit(ds);
+                }
+            };
+        }
         startFromTwin(plain, csla, twin, reinit);
 
         Map<String, Double> worst = new LinkedHashMap<>();
@@ -131,7 +206,7 @@ public final class EquivalenceCheck {
             plain.fit(ds);
             Map<String, INDArray> equivalent = twin.equivalentKernels(csla);
             for (Map.Entry<String, INDArray> e : equivalent.entrySet()) {
-                double gap = relativeGap(e.getValue(), plain.getLayer(e.getKey()).getParam("W"));
+                double gap = relativeGap(e.getValue(), plain.layer(e.getKey()).getParam("W"));
                 worst.merge(e.getKey(), gap, (a, b) -> Double.isNaN(a) || Double.isNaN(b) ? Double.NaN : Math.max(a, b));
             }
         }
@@ -139,8 +214,8 @@ public final class EquivalenceCheck {
     }
 
     /** The same start: every parameter the two share by name, the kernels at the twin's equivalent (or raw) ones. */
-    private static void startFromTwin(ComputationGraph plain, ComputationGraph csla, CslaTwin twin, boolean reinit) {
-        for (Layer l : plain.getLayers()) {
+    private static void startFromTwin(Plain plain, ComputationGraph csla, CslaTwin twin, boolean reinit) {
+        for (Layer l : plain.layers()) {
             String name = l.conf().getLayer().getLayerName();
             Layer other = csla.getLayer(name);
             for (Map.Entry<String, INDArray> p : l.paramTable().entrySet()) {
@@ -153,7 +228,7 @@ public final class EquivalenceCheck {
             }
         }
         if (reinit) {
-            twin.equivalentKernels(csla).forEach((c, w) -> plain.getLayer(c).getParam("W").assign(w));
+            twin.equivalentKernels(csla).forEach((c, w) -> plain.layer(c).getParam("W").assign(w));
         }
     }
 

@@ -13,6 +13,8 @@ import org.deeplearning4j.nn.params.ConvolutionParamInitializer;
 import org.nd4j.linalg.activations.impl.ActivationIdentity;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.repopt.gr.BlockScales;
+import org.repopt.gr.GrSite;
+import org.repopt.gr.GrSites;
 import org.repopt.gr.Reinit;
 import org.repopt.gr.ScaleAssignment;
 import org.repopt.gr.ScalesFile;
@@ -153,22 +155,23 @@ public final class CslaTwin {
     }
 
     /**
-     * The scales a Hyper-Search starts from (docs/METHOD.md#hyper-search-init), for blocks in forward order:
-     * {@code s3 = s1 = 1} for a block without identity branch (a stage's first block, the stem), {@code sqrt(2 / i)}
-     * for the {@code i}-th block with identity branch after it (a stage's block {@code i}); {@code sid = 1}.
+     * The scales a Hyper-Search starts from (docs/METHOD.md#hyper-search-init), for the sites in forward order:
+     * {@code s3 = s1 = 1} for a site without identity branch (a stage's first block, the stem), {@code sqrt(2 / i)}
+     * for the {@code i}-th site with identity branch after it (a stage's block {@code i}); {@code sid = 1}. A site gets
+     * a 1x1 branch where it has groups 1, an identity branch where {@code in == out} and stride 1.
      *
-     * @param shapes the blocks in forward order; only names, channels, stride, kernel and groups are read
-     * @return the same blocks at the initial scales
+     * @param sites GR sites in forward order ({@link GrSites#find})
+     * @return one block per site, named like its conv, at the initial scales
      */
-    public static List<BlockScales> initialScales(List<BlockScales> shapes) {
+    public static List<BlockScales> initialScales(List<GrSite> sites) {
         List<BlockScales> out = new ArrayList<>();
         int indexInStage = 0;
-        for (BlockScales b : shapes) {
-            indexInStage = b.hasIdentity() ? indexInStage + 1 : 0;
+        for (GrSite s : sites) {
+            indexInStage = s.identityPossible() ? indexInStage + 1 : 0;
             double branch = indexInStage == 0 ? 1.0 : Math.sqrt(2.0 / indexInStage);
-            out.add(withScales(b, filled(b.outChannels(), branch),
-                    b.scale1x1() == null ? null : filled(b.outChannels(), branch),
-                    b.hasIdentity() ? filled(b.outChannels(), 1.0) : null));
+            int c = s.outChannels();
+            out.add(new BlockScales(s.layer(), s.inChannels(), c, s.stride(), s.kernel(), s.groups(), filled(c, branch),
+                    s.oneByOnePossible() ? filled(c, branch) : null, s.identityPossible() ? filled(c, 1.0) : null));
         }
         return out;
     }
@@ -181,7 +184,8 @@ public final class CslaTwin {
 
     /** The one place a block is copied with other scale values (its shape kept). */
     static BlockScales withScales(BlockScales shape, double[] s3, double[] s1, double[] sid) {
-        return new BlockScales(shape.block(), shape.inChannels(), shape.outChannels(), shape.stride(), s3, s1, sid);
+        return new BlockScales(shape.block(), shape.inChannels(), shape.outChannels(), shape.stride(), shape.kernel(),
+                shape.groups(), s3, s1, sid);
     }
 
     /**
@@ -210,7 +214,7 @@ public final class CslaTwin {
      */
     public ScalesFile exportScales(ComputationGraph net, String model, String source) {
         List<BlockScales> current = currentScales(net);
-        return new ScalesFile(model, new int[]{current.size() - 1}, null, source, current);
+        return new ScalesFile(model, null, null, source, current);
     }
 
     /**
@@ -279,14 +283,14 @@ public final class CslaTwin {
                 one.setPadding(new int[]{0, 0});
                 one.setConvolutionMode(ConvolutionMode.Truncate);
                 one.setHasBias(false);
-                add(g, conv1x1(c), layerConf(convVertex, one), convInput);
+                add(g, conv1x1(c), withInputPreProcessor(layerConf(convVertex, one), convVertex), convInput);
                 add(g, scale1x1(c), scale(convVertex, conv, scale1x1(c), b.outChannels(), b.scale1x1(),
                         branchesTrainable, false), List.of(conv1x1(c)));
                 summands.add(scale1x1(c));
             }
             if (b.hasIdentity()) {
-                add(g, scaleIdentity(c), scale(convVertex, conv, scaleIdentity(c), b.outChannels(), b.scaleIdentity(),
-                        true, true), convInput);
+                add(g, scaleIdentity(c), withInputPreProcessor(scale(convVertex, conv, scaleIdentity(c), b.outChannels(),
+                        b.scaleIdentity(), true, true), convVertex), convInput);
                 summands.add(scaleIdentity(c));
             }
             vertices.put(sum(c), new ElementWiseVertex(ElementWiseVertex.Op.Add));
@@ -323,6 +327,14 @@ public final class CslaTwin {
         conf.clearVariables();
         conf.setLayer(layer);
         return new LayerVertex(conf, null);
+    }
+
+    /** The branches that read the conv's input see it as the conv does (a MultiLayerConfiguration's reshaping). */
+    private static LayerVertex withInputPreProcessor(LayerVertex branch, LayerVertex convVertex) {
+        if (convVertex.getPreProcessor() != null) {
+            branch.setPreProcessor(convVertex.getPreProcessor().clone());
+        }
+        return branch;
     }
 
     private static LayerVertex scale(LayerVertex convVertex, ConvolutionLayer conv, String name, int channels,

@@ -1,11 +1,14 @@
 package org.repopt.search;
 
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
 import org.nd4j.linalg.schedule.ISchedule;
 import org.repopt.data.ImageDataset;
-import org.repopt.gr.BlockScales;
+import org.repopt.gr.GrSite;
+import org.repopt.gr.GrSites;
+import org.repopt.gr.MultiLayerAsGraph;
 import org.repopt.gr.GradMult;
 import org.repopt.gr.RepOptimizer;
 import org.repopt.gr.ScalesFile;
@@ -30,7 +33,7 @@ import java.util.Objects;
  * conv names:
  *
  * <pre>{@code
- * ScalesFile scales = GraphHyperSearch.of(conf, sites).learningRate(0.05).search(trainIterator, 1);
+ * ScalesFile scales = GraphHyperSearch.of(conf, "my-net").learningRate(0.05).search(trainIterator, 1);
  * ComputationGraph net = RepOptimizer.sgd(scales).mapByBlockName().applyTo(conf);
  * }</pre>
  *
@@ -54,14 +57,39 @@ public final class GraphHyperSearch {
     }
 
     /**
+     * The search of every GR site of a graph ({@link GrSites#find}).
+     *
      * @param plain the user's plain graph, built with input types
-     * @param sites the re-parameterized convs, one block per conv named like it (only names, channels, stride, kernel
-     *              and groups are read: the search starts from {@link CslaTwin#initialScales})
+     * @param model what to call the network in the scales file
+     * @return the search
+     * @throws IllegalArgumentException when the graph has no GR site (one line with every conv's reason)
+     */
+    public static GraphHyperSearch of(ComputationGraphConfiguration plain, String model) {
+        return of(plain, GrSites.find(plain).requireAny().sites(), model);
+    }
+
+    /**
+     * The search of every GR site of a {@code MultiLayerConfiguration}, through its chain graph
+     * ({@link MultiLayerAsGraph}); the scales are keyed by its layer names, which
+     * {@code RepOptimizer.sgd(scales).mapByBlockName().applyTo(conf)} maps on the {@code MultiLayerConfiguration}.
+     *
+     * @param plain the user's network configuration, built with an input type
+     * @param model what to call the network in the scales file
+     * @return the search
+     * @throws IllegalArgumentException when the network has no GR site
+     */
+    public static GraphHyperSearch of(MultiLayerConfiguration plain, String model) {
+        return of(MultiLayerAsGraph.toGraph(plain), model);
+    }
+
+    /**
+     * @param plain the user's plain graph, built with input types
+     * @param sites the GR sites to re-parameterize (a subset of {@link GrSites#find}'s), in forward order
      * @param model what to call the network in the scales file
      * @return the search
      * @throws IllegalArgumentException naming the block and layer where a site does not fit the graph
      */
-    public static GraphHyperSearch of(ComputationGraphConfiguration plain, List<BlockScales> sites, String model) {
+    public static GraphHyperSearch of(ComputationGraphConfiguration plain, List<GrSite> sites, String model) {
         return new GraphHyperSearch(CslaTwin.search(plain, CslaTwin.initialScales(sites)), model);
     }
 

@@ -47,6 +47,15 @@ class EquivalenceCheckTest {
     }
 
     @Test
+    void passesOnAMultiLayerNetworkWithBatchNorm() {
+        List<BlockScales> scales = UserNets.randomScales(new Object[][]{{"layer0", 1, 4, 1}, {"layer4", 4, 4, 1}}, 9);
+        EquivalenceReport r = EquivalenceCheck.builder().ablate().build().run(UserNets.multiLayerNet(), scales);
+        assertTrue(r.passed(), r.toText());
+        assertEquals("144", r.input(), "flat input, as convolutionalFlat makes it");
+        assertTrue(r.layers().get(1).gapWithoutGradMult() >= 1e-3, r.toText());
+    }
+
+    @Test
     void scalesThatDoNotFitAreRefusedNamingTheLayer() {
         List<BlockScales> scales = UserNets.randomScales(new Object[][]{{"c1", 1, 4, 1}, {"c2", 4, 4, 1},
                 {"c3", 4, 8, 1}, {"c4", 8, 8, 1}}, 5);

@@ -33,10 +33,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** Hyper-Search on a user's own graph: twin, training on a DataSetIterator, export keyed by the user's names, use. */
 class GraphHyperSearchTest {
 
-    private static List<BlockScales> sites() {
-        return UserNets.randomScales(UserNets.USER_STYLE_SITES, 1);
-    }
-
     private static DataSetIterator data(ComputationGraphConfiguration conf) {
         NetworkInput input = NetworkInput.of(conf);
         List<DataSet> batches = new ArrayList<>();
@@ -49,7 +45,7 @@ class GraphHyperSearchTest {
     @Test
     void searchStartsAtThePapersScalesAndDecaysOnlyTheIdentityScale() {
         ComputationGraphConfiguration conf = UserNets.userStyleGraph();
-        GraphHyperSearch search = GraphHyperSearch.of(conf, sites(), "user-style");
+        GraphHyperSearch search = GraphHyperSearch.of(conf, "user-style");
         List<BlockScales> initial = search.twin().blocks();
         assertEquals(1.0, initial.get(0).scaleConv()[0], "c1 has no identity branch: a stage's first block");
         assertEquals(Math.sqrt(2.0), initial.get(1).scaleConv()[0], 1e-15, "c2: the first identity block, sqrt(2/1)");
@@ -68,10 +64,27 @@ class GraphHyperSearchTest {
     }
 
     @Test
+    void aMultiLayerNetworkIsSearchedUnderItsLayerNamesAndAGraphWithoutSiteIsRefused() {
+        ScalesFile scales = GraphHyperSearch.of(UserNets.multiLayerNet(), "lenet").learningRate(0.05)
+                .search(data(org.repopt.gr.MultiLayerAsGraph.toGraph(UserNets.multiLayerNet())), 1);
+        assertEquals(List.of("layer0", "layer4"), scales.blocks().stream().map(BlockScales::block).toList());
+        RepOptimizer.sgd(scales).mapByBlockName().applyTo(UserNets.multiLayerNet());
+
+        ComputationGraphConfiguration noSite = new org.deeplearning4j.nn.conf.NeuralNetConfiguration.Builder()
+                .graphBuilder().addInputs("in").setInputTypes(org.deeplearning4j.nn.conf.inputs.InputType.feedForward(4))
+                .addLayer("dense", new org.deeplearning4j.nn.conf.layers.DenseLayer.Builder().nOut(3).build(), "in")
+                .addLayer("out", new org.deeplearning4j.nn.conf.layers.OutputLayer.Builder().nOut(2).build(), "dense")
+                .setOutputs("out").build();
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> GraphHyperSearch.of(noSite, "dense"));
+        assertTrue(e.getMessage().contains("no GR site"), e.getMessage());
+    }
+
+    @Test
     void searchExportsScalesKeyedByTheUsersConvNamesThatTheOneLineMapsAndTheCheckPasses(@TempDir Path dir)
             throws Exception {
         ComputationGraphConfiguration conf = UserNets.userStyleGraph();
-        ScalesFile scales = GraphHyperSearch.of(conf, sites(), "user-style").learningRate(0.05).search(data(conf), 2);
+        ScalesFile scales = GraphHyperSearch.of(conf, "user-style").learningRate(0.05).search(data(conf), 2);
         assertEquals(List.of("c1", "c2", "c3", "c4"), scales.blocks().stream().map(BlockScales::block).toList());
         double[] initial = new double[4];
         Arrays.fill(initial, Math.sqrt(2.0));

@@ -2,11 +2,13 @@ package org.repopt.testing;
 
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.ActivationLayer;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
@@ -53,6 +55,27 @@ public final class UserNets {
         g.addLayer("out", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(3)
                 .activation(Activation.SOFTMAX).weightInit(WeightInit.XAVIER).build(), "gap");
         return g.setOutputs("out").build();
+    }
+
+    /**
+     * The beginner's {@code MultiLayerNetwork}, LeNet/VGG-style with BatchNorm, on flat 1x12x12 input
+     * ({@code convolutionalFlat}), 3 classes: two padded 3x3 convs (Truncate, padding 1; unnamed, so DL4J calls them
+     * {@code layer0}, {@code layer4}), BatchNorm, ReLU activation layers, max-pooling, a dense layer after a flatten.
+     */
+    public static MultiLayerConfiguration multiLayerNet() {
+        return new NeuralNetConfiguration.Builder().seed(7).weightInit(WeightInit.RELU).activation(Activation.IDENTITY)
+                .list()
+                .layer(new ConvolutionLayer.Builder(3, 3).padding(1, 1).nOut(4).hasBias(false).build())
+                .layer(new BatchNormalization.Builder().build())
+                .layer(new ActivationLayer(Activation.RELU))
+                .layer(new SubsamplingLayer.Builder(PoolingType.MAX).kernelSize(2, 2).stride(2, 2).build())
+                .layer(new ConvolutionLayer.Builder(3, 3).padding(1, 1).nOut(4).hasBias(false).build())
+                .layer(new BatchNormalization.Builder().build())
+                .layer(new ActivationLayer(Activation.RELU))
+                .layer(new DenseLayer.Builder().nOut(8).activation(Activation.RELU).build())
+                .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(3).activation(Activation.SOFTMAX)
+                        .weightInit(WeightInit.XAVIER).build())
+                .setInputType(InputType.convolutionalFlat(12, 12, 1)).build();
     }
 
     /** The re-parameterizable convs of {@link #userStyleGraph}: name, in, out, stride. */
