@@ -17,6 +17,7 @@ import org.repopt.backend.Nd4jRandom;
 import org.repopt.gr.BlockScales;
 import org.repopt.gr.GradMult;
 import org.repopt.gr.MultiLayerAsGraph;
+import org.repopt.gr.NetworkConfigFile;
 import org.repopt.gr.RepOptimizer;
 import org.repopt.gr.ScalesFile;
 import org.repopt.search.CslaTwin;
@@ -96,6 +97,16 @@ public final class EquivalenceCheck {
      */
     public EquivalenceReport run(ComputationGraphConfiguration plain, List<BlockScales> scales) {
         return run(inDoubleWithoutDropout(Objects.requireNonNull(plain, "plain")), null, scales);
+    }
+
+    /**
+     * @param plain  the user's network as read from its JSON file, either kind
+     * @param scales scales keyed by its layer names
+     * @return the report
+     * @throws IllegalArgumentException naming the block and layer where the scales do not fit the network
+     */
+    public EquivalenceReport run(NetworkConfigFile plain, List<BlockScales> scales) {
+        return plain.isMultiLayer() ? run(plain.multiLayer(), scales) : run(plain.graph(), scales);
     }
 
     /**

@@ -159,8 +159,13 @@ public record NetworkInput(InputType type, int classes) {
                 + conv.getNIn() + " channels fits every layer of the graph; give the input shape explicitly");
     }
 
-    /** Whether every layer accepts {@code type} at the graph's input, dense layers' nIn and conv kernels included. */
-    static boolean accepts(ComputationGraphConfiguration conf, InputType type) {
+    /**
+     * @param conf a graph with one input
+     * @param type an input type
+     * @return whether every layer accepts {@code type} at the graph's input, dense layers' nIn and conv kernels
+     * included
+     */
+    public static boolean accepts(ComputationGraphConfiguration conf, InputType type) {
         Map<String, InputType> out;
         try {
             out = new HashMap<>(conf.clone().getLayerActivationTypes(false, false, type));

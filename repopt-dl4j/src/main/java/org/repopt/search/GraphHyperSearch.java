@@ -146,7 +146,8 @@ public final class GraphHyperSearch {
     /**
      * Trains a fresh Hyper-Search network on {@code data} and exports its scales.
      *
-     * @param data   the search data: any iterator of the graph's input and labels (reset before each epoch)
+     * @param data   the search data: any iterator of the graph's input and labels (reset before each epoch after the
+     *               first)
      * @param epochs passes over {@code data}, {@code >= 1}
      * @return the searched scales, keyed by the user's conv names
      */
@@ -157,7 +158,13 @@ public final class GraphHyperSearch {
         }
         ComputationGraph net = network();
         for (int e = 0; e < epochs; e++) {
-            data.reset();
+            if (e > 0) {
+                if (!data.resetSupported()) {
+                    throw new IllegalArgumentException("the iterator cannot be reset, so it cannot give " + epochs
+                            + " epochs; search 1 epoch, or give a resettable iterator");
+                }
+                data.reset();
+            }
             net.fit(data);
         }
         return export(net, String.format(Locale.ROOT, "Hyper-Search with repopt-dl4j of %s, %d epochs on a "
