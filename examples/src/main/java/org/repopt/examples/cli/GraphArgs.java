@@ -46,6 +46,17 @@ final class GraphArgs {
         }
     }
 
+    /** Whether the network reshapes flat input to the images' shape first (DL4J's convolutionalFlat: 4D also works). */
+    private static boolean takesFlat(NetworkConfigFile net, InputType images) {
+        try {
+            InputType own = NetworkInput.of(net.graph()).type();
+            return own instanceof InputType.InputTypeFeedForward
+                    && own.arrayElementsPerExample() == images.arrayElementsPerExample();
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+    }
+
     /**
      * @param net  the user's network
      * @param data the data set it is to train on
@@ -54,7 +65,7 @@ final class GraphArgs {
     static void requireFits(NetworkConfigFile net, ImageDataset data) {
         InputType images = InputType.convolutional(data.height(), data.width(), data.channels());
         NetworkInput input = NetworkInput.of(net.graph(), images);
-        if (!NetworkInput.accepts(net.graph(), images)) {
+        if (!NetworkInput.accepts(net.graph(), images) && !takesFlat(net, images)) {
             throw new IllegalArgumentException("--graph " + net.file() + ": the network does not take " + data.name()
                     + "'s " + data.channels() + "x" + data.height() + "x" + data.width() + " images (a layer's nIn or "
                     + "kernel does not fit them); build it with InputType.convolutional(" + data.height() + ", "

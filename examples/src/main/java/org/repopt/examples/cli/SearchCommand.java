@@ -70,8 +70,8 @@ final class SearchCommand implements Callable<Integer> {
         NetworkConfigFile net = GraphArgs.read(graph);
         Recipe recipe = data.recipe();
         ImageDataset ds = data.open(train.cropPadding(recipe));
+        System.out.print(GrSites.find(net.graph()).requireAny().toText());
         GraphArgs.requireFits(net, ds);
-        System.out.print(GrSites.find(net.graph()).toText());
         GraphHyperSearch search = GraphHyperSearch.of(net.graph(), net.name()).momentum(train.momentum)
                 .weightDecay(train.weightDecay(recipe));
         TrainConfig config = train.config(recipe, Path.of("runs", "search-" + net.name() + "-" + ds.name()));

@@ -36,6 +36,7 @@ class ExamplesTest {
     private static final Map<String, List<String>> SAVES = Map.of(
             "one-line", List.of("one-line.zip"),
             "repopt-vgg-fashion-mnist", List.of("fashion-mnist-scales.json", "repopt-vgg-fashion-mnist.zip"),
+            "hyper-search-own-network", List.of("fashion-vgg-scales.json", "fashion-vgg.json", "fashion-vgg.zip"),
             "fine-tune", List.of("fine-tuned-4-classes.zip"));
 
     @Test
