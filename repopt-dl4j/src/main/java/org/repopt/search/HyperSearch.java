@@ -20,7 +20,7 @@ import java.util.Locale;
 import java.util.Objects;
 
 /**
- * Hyper-Search (Ding et al., ICLR 2023, section 3.3; REFERENCE section 6): trains the Hyper-Search model
+ * Hyper-Search (Ding et al., ICLR 2023, section 3.3; docs/METHOD.md#hyper-search): trains the Hyper-Search model
  * ({@link HyperSearchVgg}, every CSLA scale trainable) of the target architecture on a search data set with SGD,
  * Nesterov momentum and L2 weight decay on the kernels, the identity scales and the linear weight (not on the branch
  * scales {@code s3}, {@code s1}, nor BatchNorm: the reference code's rule, docs/METHOD.md#hyper-search-recipe), then exports the trained scales
