@@ -248,4 +248,23 @@ class ScaleAssignmentTest {
         assertEquals(List.of("layer0", "second"),
                 List.copyOf(ScaleAssignment.byForwardOrder(conf, blocks).byLayer().keySet()));
     }
+
+    @Test
+    void hyperParametersAreCheckedWhenSetNotWhenApplied() {
+        RepOptimizer.Builder sgd = RepOptimizer.sgd(twoBlocks());
+        for (double m : new double[]{-0.1, 1.0, Double.NaN}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> sgd.momentum(m));
+            assertEquals("momentum must be in [0, 1), got " + m, e.getMessage());
+        }
+        RepOptimizer.Builder adamw = RepOptimizer.adamw(twoBlocks());
+        IllegalArgumentException betas = assertThrows(IllegalArgumentException.class, () -> adamw.betas(0.9, 1.0));
+        assertEquals("beta1 and beta2 must be in [0, 1), got 0.9 and 1.0", betas.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> adamw.betas(-0.5, 0.999));
+        for (double eps : new double[]{0, -1e-8, Double.POSITIVE_INFINITY, Double.NaN}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> adamw.epsilon(eps));
+            assertEquals("epsilon must be finite and > 0, got " + eps, e.getMessage());
+        }
+        sgd.momentum(0).nesterov(false).momentum(0.5);
+        adamw.betas(0, 0.5).epsilon(1e-12);
+    }
 }
