@@ -262,6 +262,11 @@ public final class CslaTwin {
                 }
             }
             LayerVertex convVertex = (LayerVertex) vertices.get(c);
+            if (!(convVertex.getLayerConf().getLayer() instanceof ConvolutionLayer)) {
+                throw new IllegalArgumentException("block " + c + " (layer '" + c + "'): expected a ConvolutionLayer or "
+                        + "DepthwiseConvolution2D, got " + convVertex.getLayerConf().getLayer().getClass().getSimpleName()
+                        + " (a fused conv-BN-ReLU layer: build the twin from ConvBnReluFusion.unfuse(conf))");
+            }
             ConvolutionLayer conv = (ConvolutionLayer) convVertex.getLayerConf().getLayer();
             if (conv.getActivationFn() != null && !(conv.getActivationFn() instanceof ActivationIdentity)) {
                 throw new IllegalArgumentException("block " + c + " (layer '" + c + "'): expected a linear conv "

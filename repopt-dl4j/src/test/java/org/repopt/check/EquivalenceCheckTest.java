@@ -10,6 +10,7 @@ import org.repopt.testing.TinySpecs;
 import org.repopt.testing.UserNets;
 
 import java.util.List;
+import java.util.Random;
 import java.util.stream.Collectors;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -53,6 +54,29 @@ class EquivalenceCheckTest {
         assertTrue(r.passed(), r.toText());
         assertEquals("144", r.input(), "flat input, as convolutionalFlat makes it");
         assertTrue(r.layers().get(1).gapWithoutGradMult() >= 1e-3, r.toText());
+    }
+
+    @Test
+    void passesOnDepthwiseBlocks() {
+        Random r = new Random(4);
+        List<BlockScales> scales = List.of(
+                UserNets.randomScales(new Object[][]{{"stem", 1, 6, 1}}, 2).get(0),
+                BlockScales.depthwise("dw1", 6, 1, 3, positive(r, 6), positive(r, 6)),
+                BlockScales.depthwise("dw2", 6, 2, 3, positive(r, 6), null));
+        EquivalenceReport r1 = EquivalenceCheck.builder().ablate().build().run(UserNets.depthwiseGraph(), scales);
+        assertTrue(r1.passed(), r1.toText());
+        assertEquals("3x3 + identity", r1.layers().get(1).branches());
+        assertEquals("3x3", r1.layers().get(2).branches());
+        assertTrue(r1.layers().get(1).gapWithoutGradMult() >= 1e-3, r1.toText());
+        assertTrue(r1.layers().get(1).gapWithoutReinit() >= 1e-3, r1.toText());
+    }
+
+    private static double[] positive(Random r, int n) {
+        double[] v = new double[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = 0.3 + 1.5 * r.nextDouble();
+        }
+        return v;
     }
 
     @Test

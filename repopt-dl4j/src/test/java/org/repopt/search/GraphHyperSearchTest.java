@@ -81,6 +81,19 @@ class GraphHyperSearchTest {
     }
 
     @Test
+    void aDepthwiseSiteGetsNoOneByOneBranch() {
+        ComputationGraphConfiguration conf = UserNets.depthwiseGraph();
+        GraphHyperSearch search = GraphHyperSearch.of(conf, "dw");
+        assertEquals(List.of("stem", "dw1", "dw2"), search.twin().blocks().stream().map(BlockScales::block).toList());
+        BlockScales dw1 = search.twin().blocks().get(1);
+        assertTrue(dw1.depthwise() && dw1.scale1x1() == null && dw1.hasIdentity(), dw1.toString());
+        ScalesFile scales = search.learningRate(0.05).search(data(conf), 1);
+        assertNull(scales.blocks().get(2).scale1x1());
+        EquivalenceReport r = EquivalenceCheck.builder().steps(5).build().run(conf, scales);
+        assertTrue(r.passed(), r.toText());
+    }
+
+    @Test
     void searchExportsScalesKeyedByTheUsersConvNamesThatTheOneLineMapsAndTheCheckPasses(@TempDir Path dir)
             throws Exception {
         ComputationGraphConfiguration conf = UserNets.userStyleGraph();

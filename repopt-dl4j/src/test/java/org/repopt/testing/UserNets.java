@@ -9,6 +9,7 @@ import org.deeplearning4j.nn.conf.layers.ActivationLayer;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D;
 import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
@@ -76,6 +77,35 @@ public final class UserNets {
                 .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(3).activation(Activation.SOFTMAX)
                         .weightInit(WeightInit.XAVIER).build())
                 .setInputType(InputType.convolutionalFlat(12, 12, 1)).build();
+    }
+
+    /**
+     * A net with depthwise 3x3 + BN blocks on 1x10x10 input, 3 classes: a stem conv (1->6), a depthwise 3x3 at stride
+     * 1 ({@code dw1}, identity branch), a pointwise 1x1 conv (not re-parameterizable: 1x1), a depthwise 3x3 at stride 2
+     * ({@code dw2}, no identity), each followed by BatchNorm and ReLU.
+     */
+    public static ComputationGraphConfiguration depthwiseGraph() {
+        ComputationGraphConfiguration.GraphBuilder g = new NeuralNetConfiguration.Builder().seed(11)
+                .weightInit(WeightInit.RELU).activation(Activation.IDENTITY).graphBuilder().addInputs("in")
+                .setInputTypes(InputType.convolutional(10, 10, 1));
+        g.addLayer("stem", new ConvolutionLayer.Builder(3, 3).padding(1, 1).nOut(6).hasBias(false).build(), "in");
+        g.addLayer("stem-bn", new BatchNormalization.Builder().build(), "stem");
+        g.addLayer("stem-relu", new ActivationLayer(Activation.RELU), "stem-bn");
+        g.addLayer("dw1", new DepthwiseConvolution2D.Builder(3, 3).padding(1, 1).depthMultiplier(1).hasBias(false)
+                .build(), "stem-relu");
+        g.addLayer("dw1-bn", new BatchNormalization.Builder().build(), "dw1");
+        g.addLayer("dw1-relu", new ActivationLayer(Activation.RELU), "dw1-bn");
+        g.addLayer("pw", new ConvolutionLayer.Builder(1, 1).nOut(6).hasBias(false).build(), "dw1-relu");
+        g.addLayer("pw-bn", new BatchNormalization.Builder().build(), "pw");
+        g.addLayer("pw-relu", new ActivationLayer(Activation.RELU), "pw-bn");
+        g.addLayer("dw2", new DepthwiseConvolution2D.Builder(3, 3).stride(2, 2).padding(1, 1).depthMultiplier(1)
+                .hasBias(false).build(), "pw-relu");
+        g.addLayer("dw2-bn", new BatchNormalization.Builder().build(), "dw2");
+        g.addLayer("dw2-relu", new ActivationLayer(Activation.RELU), "dw2-bn");
+        g.addLayer("gap", new GlobalPoolingLayer.Builder(PoolingType.AVG).build(), "dw2-relu");
+        g.addLayer("out", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(3)
+                .activation(Activation.SOFTMAX).weightInit(WeightInit.XAVIER).build(), "gap");
+        return g.setOutputs("out").build();
     }
 
     /** The re-parameterizable convs of {@link #userStyleGraph}: name, in, out, stride. */
