@@ -176,6 +176,22 @@ public final class CslaTwin {
         return out;
     }
 
+    /**
+     * Renames blocks to the convs that the RepOptimizer's default mapping gives them (the i-th block to the i-th 3x3
+     * conv in forward order, validated as {@code ScaleAssignment.byForwardOrder}): for scales named otherwise, such as
+     * the model families' files ({@code stage1.0} for the conv {@code stage1.0.conv3x3}).
+     *
+     * @param conf   a graph built with input types
+     * @param blocks scales in forward order, any names
+     * @return the same scales named like their convs, in forward order
+     * @throws IllegalArgumentException naming the block and layer where a block does not fit its conv
+     */
+    public static List<BlockScales> keyedByForwardOrder(ComputationGraphConfiguration conf, List<BlockScales> blocks) {
+        List<BlockScales> out = new ArrayList<>();
+        ScaleAssignment.byForwardOrder(conf, blocks).byLayer().forEach((layer, b) -> out.add(b.renamed(layer)));
+        return out;
+    }
+
     private static double[] filled(int n, double v) {
         double[] a = new double[n];
         Arrays.fill(a, v);

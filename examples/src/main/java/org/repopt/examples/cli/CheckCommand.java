@@ -3,15 +3,18 @@ package org.repopt.examples.cli;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.repopt.check.EquivalenceCheck;
 import org.repopt.check.EquivalenceReport;
+import org.repopt.gr.BlockScales;
 import org.repopt.gr.GrSites;
 import org.repopt.gr.NetworkConfigFile;
 import org.repopt.gr.ScalesFile;
+import org.repopt.search.CslaTwin;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 /** {@code ./repopt check}: the equivalence check on the user's own network. */
@@ -40,6 +43,11 @@ final class CheckCommand implements Callable<Integer> {
             + "Grad Mult (what the check detects).")
     private boolean ablate;
 
+    @Option(names = "--by-order", description = "Map the scales' blocks to the network's 3x3 convs in forward order "
+            + "(as RepOptimizer does by default) instead of by layer name: for scales named otherwise, e.g. those of "
+            + "./repopt search --variant (stage1.0 for the conv stage1.0.conv3x3).")
+    private boolean byOrder;
+
     @Option(names = "--input", paramLabel = "C,H,W", description = "The input shape, where the configuration does not "
             + "tell it (default: read from the configuration).")
     private String input;
@@ -61,7 +69,8 @@ final class CheckCommand implements Callable<Integer> {
         System.out.print(GrSites.find(net.graph()).toText());
         EquivalenceReport report;
         try {
-            report = b.build().run(net, s.blocks());
+            List<BlockScales> blocks = byOrder ? CslaTwin.keyedByForwardOrder(net.graph(), s.blocks()) : s.blocks();
+            report = b.build().run(net, blocks);
         } catch (IllegalArgumentException e) {
             spec.commandLine().getErr().println("error: the scales " + scales + " do not fit " + net.kind() + " "
                     + graph + ": " + e.getMessage());

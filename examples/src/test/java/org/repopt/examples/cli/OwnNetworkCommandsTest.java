@@ -21,6 +21,9 @@ import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 import org.repopt.examples.advanced.HyperSearchOnYourNetwork;
 import org.repopt.gr.BlockScales;
+import org.repopt.model.HyperSearchVgg;
+import org.repopt.model.RepOptVgg;
+import org.repopt.model.VggSpec;
 import org.repopt.gr.ScalesFile;
 import picocli.CommandLine;
 
@@ -170,6 +173,21 @@ class OwnNetworkCommandsTest {
         assertEquals(1, misfit.exit(), misfit.out());
         assertContains(misfit.err(), "do not fit", "layer0");
         assertFalse(misfit.err().strip().contains("\n"), misfit.err());
+    }
+
+    @Test
+    void checkPassesOnRepOptVggSmallWithTheFamilysScalesByOrder(@TempDir Path tmp) throws IOException {
+        VggSpec small = VggSpec.small();
+        Path vgg = write("repopt-vgg-small.json", RepOptVgg.builder(small).build().conf().toJson());
+        Path scales = tmp.resolve("small-scales.json");
+        HyperSearchVgg.initialScales(small).write(scales);
+        Run byName = run("check", "--graph", vgg.toString(), "--scales", scales.toString(), "--steps", "2");
+        assertEquals(1, byName.exit(), "blocks named stage0, ... are no layer names");
+        assertContains(byName.err(), "stage0");
+        Run byOrder = run("check", "--graph", vgg.toString(), "--scales", scales.toString(), "--steps", "5",
+                "--by-order");
+        assertEquals(0, byOrder.exit(), byOrder.out() + byOrder.err());
+        assertContains(byOrder.out(), "stage3.0.conv3x3");
     }
 
     @Test
