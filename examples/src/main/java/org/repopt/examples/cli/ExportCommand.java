@@ -1,8 +1,7 @@
 package org.repopt.examples.cli;
 
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.deeplearning4j.util.ModelSerializer;
-import org.repopt.io.AtomicFiles;
+import org.repopt.deploy.DeployModel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -12,8 +11,9 @@ import java.util.concurrent.Callable;
 /** {@code ./repopt export}: the deployable plain model of a training run. */
 @Command(name = "export", mixinStandardHelpOptions = true,
         description = {"Write the deployable plain model of a ./repopt train run: RepVGG fused into one 3x3 conv per "
-                + "block; RepOpt-VGG and VGG as trained (they are plain already).",
-                "The file is a ModelSerializer zip without updater state."})
+                + "block; RepOpt-VGG and VGG as trained (they are plain already); batch norm folded into the convs.",
+                "The file is a ModelSerializer zip of stock DL4J classes only (no updater, no repopt-dl4j classes): "
+                        + "any DL4J application loads it with ModelSerializer.restoreComputationGraph."})
 final class ExportCommand implements Callable<Integer> {
 
     @Option(names = "--run", required = true, paramLabel = "DIR", description = "The run folder of ./repopt train.")
@@ -25,10 +25,12 @@ final class ExportCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         RunInfo info = RunInfo.read(run);
-        ComputationGraph deploy = info.deployModel(run);
         Path target = out != null ? out : run.resolve("deploy.zip");
+        // every output is checked before anything is computed or written
         RunInfo.requireNotRunFile(target);
-        AtomicFiles.write(target, o -> ModelSerializer.writeModel(deploy, o, false));
+        DeployModel.requireFolder(target);
+        ComputationGraph deploy = info.deployModel(run);
+        DeployModel.write(deploy, target);
         System.out.println(info.family().displayName() + "-" + info.variant() + " deploy model (" + deploy.numParams()
                 + " parameters): " + target);
         return 0;
