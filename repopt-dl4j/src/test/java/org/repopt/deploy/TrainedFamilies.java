@@ -24,17 +24,17 @@ import java.util.function.Supplier;
  * their initial values), in the form a deployment starts from: RepVGG fused by its own {@code deploy}, the others as
  * trained, and RepOpt-VGG also with fused conv-BN-ReLU layers.
  */
-final class TrainedFamilies {
+public final class TrainedFamilies {
 
     /** A trained network, the input type it takes and a test batch. */
-    record Trained(ComputationGraph net, InputType input, INDArray x) {
+    public record Trained(ComputationGraph net, InputType input, INDArray x) {
     }
 
     private TrainedFamilies() {
     }
 
     /** @return family name to its trained network, built on demand */
-    static Map<String, Supplier<Trained>> all() {
+    public static Map<String, Supplier<Trained>> all() {
         Map<String, Supplier<Trained>> out = new LinkedHashMap<>();
         VggSpec vgg = TinySpecs.tiny();
         InputType vggIn = InputType.convolutional(vgg.inputHeight(), vgg.inputWidth(), vgg.inputChannels());
