@@ -26,7 +26,7 @@ import java.util.function.Supplier;
  */
 public final class TrainedFamilies {
 
-    /** A trained network, the input type it takes and a test batch. */
+    /** A trained network, the input type it takes and a test batch of 256 images. */
     public record Trained(ComputationGraph net, InputType input, INDArray x) {
     }
 
@@ -61,7 +61,7 @@ public final class TrainedFamilies {
             for (int step = 0; step < 3; step++) {
                 net.fit(GhostNets.batch(spec, 8, step, DataType.FLOAT));
             }
-            return new Trained(net, model.inputType(), GhostNets.batch(spec, 6, 99, DataType.FLOAT).getFeatures());
+            return new Trained(net, model.inputType(), GhostNets.batch(spec, 256, 99, DataType.FLOAT).getFeatures());
         });
         return out;
     }
@@ -74,6 +74,6 @@ public final class TrainedFamilies {
     }
 
     private static INDArray x(VggSpec spec) {
-        return TinySpecs.batch(spec, 6, 99, DataType.FLOAT).getFeatures();
+        return TinySpecs.batch(spec, 256, 99, DataType.FLOAT).getFeatures();
     }
 }
