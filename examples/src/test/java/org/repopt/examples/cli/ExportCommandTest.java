@@ -86,4 +86,15 @@ class ExportCommandTest {
         assertFalse(Files.exists(tmp.resolve("m.onnx")));
         assertFalse(Files.exists(other.resolve("deploy.zip")));
     }
+
+    @Test
+    void quantizeOnnxWithoutOnnxRuntimeSaysHowToBuildItBeforeAnyWork(@TempDir Path tmp) {
+        // this build has no onnx profile: the service is missing
+        RunCommandsTest.Run r = RunCommandsTest.run("quantize", "--model", vgg.toString(), "--data-dir",
+                data.toString(), "--onnx", "--onnx-dir", tmp.toString());
+        assertEquals(2, r.exit());
+        assertTrue(r.err().contains("quantize --onnx needs ONNX Runtime for Java"), r.err());
+        assertTrue(r.err().contains("-Ponnx"), r.err());
+        assertFalse(Files.exists(tmp.resolve("model-int8.onnx")));
+    }
 }
