@@ -37,6 +37,9 @@ final class ExampleCommand implements Callable<Integer> {
                     "Hyper-Search on Fashion-MNIST, then RepOpt-VGG with the searched scales", false),
             new Example("fine-tune", "org.repopt.examples.advanced.FineTuneFromZip",
                     "fine-tune the saved RepOpt-VGG on 4 coarse classes (TransferLearning + fineTune())", false),
+            new Example("export-deployable", "org.repopt.examples.advanced.ExportDeployableModel",
+                    "the deployable model: BN folded, stock DL4J classes only (a zip any DL4J app loads) and ONNX",
+                    false),
             new Example("training-ui", "org.repopt.examples.advanced.TrainingUiExample",
                     "DL4J's training UI (UIServer, StatsListener, FileStatsStorage) and the Grad Mult's effect", true));
 

@@ -36,7 +36,8 @@ class ExamplesTest {
     private static final Map<String, List<String>> SAVES = Map.of(
             "one-line", List.of("one-line.zip"),
             "repopt-vgg-fashion-mnist", List.of("fashion-mnist-scales.json", "repopt-vgg-fashion-mnist.zip"),
-            "fine-tune", List.of("fine-tuned-4-classes.zip"));
+            "fine-tune", List.of("fine-tuned-4-classes.zip"),
+            "export-deployable", List.of("repopt-vgg-deploy.zip", "repopt-vgg.onnx"));
 
     @Test
     void everyExampleRunsInItsTinySettingInReadingOrder(@TempDir Path out) throws Exception {
