@@ -7,13 +7,14 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
- * The one shape both the Grad Mult and the Rule of Initialization have: on a {@code [out, in, 3, 3]} kernel,
- * <pre>{@code K[o, i, p, q] = a[o] * K[o, i, p, q] + (p == q == 1 ? b[o] * C[o, i] + (o == i ? d[o] : 0) : 0)}</pre>
- * computed with ND4J ops in the kernel's own data type, so a large kernel never passes through a Java array.
+ * The one shape both the Grad Mult and the Rule of Initialization have (docs/METHOD.md#grad-mult-factored): on a
+ * kernel {@code [out, in / groups, k, k]} with centre tap {@code c = k / 2},
+ * <pre>{@code K[o, i, p, q] = a[o] * K[o, i, p, q] + (p == q == c ? b[o] * C[o, i] + (i == j(o) ? d[o] : 0) : 0)}</pre>
+ * where {@code j(o) = o} for a full kernel (the diagonal, {@code in == out}) and {@code j(o) = 0} for a depthwise one
+ * ({@code in / groups == 1}), computed with ND4J ops in the kernel's own data type, so a large kernel never passes
+ * through a Java array.
  */
 final class CentreTapAlgebra {
-
-    private static final int CENTRE = 1;
 
     private CentreTapAlgebra() {
     }
@@ -21,24 +22,31 @@ final class CentreTapAlgebra {
     /**
      * Applies the map in place.
      *
-     * @param kernel   the {@code [out, in, 3, 3]} kernel to overwrite
+     * @param kernel   the {@code [out, in / groups, k, k]} kernel to overwrite (k odd)
      * @param perOut   {@code a}, one per output channel
-     * @param centre   {@code C}, {@code [out, in]}, or {@code null} for all ones
-     * @param perOutC  {@code b}, one per output channel
-     * @param diagonal {@code d}, one per output channel, or {@code null} for none (needs {@code in == out})
+     * @param centre   {@code C}, {@code [out, in / groups]} values, or {@code null} for all ones
+     * @param perOutC  {@code b}, one per output channel, or {@code null} for no {@code b * C} term
+     * @param diagonal {@code d}, one per output channel, or {@code null} for none (needs {@code in / groups} to be
+     *                 {@code out} or 1)
      * @return {@code kernel}
      */
     static INDArray apply(INDArray kernel, double[] perOut, INDArray centre, double[] perOutC, double[] diagonal) {
         DataType type = kernel.dataType();
+        int c = (int) kernel.size(2) / 2;
         Nd4j.exec(new BroadcastMulOp(kernel, vector(perOut, type), kernel, 0));
-        INDArray tap = kernel.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.point(CENTRE),
-                NDArrayIndex.point(CENTRE));
-        INDArray c = centre == null ? Nd4j.ones(type, tap.shape()) : centre.reshape(tap.shape()).castTo(type).dup();
-        Nd4j.exec(new BroadcastMulOp(c, vector(perOutC, type), c, 0));
-        tap.addi(c);
+        INDArray tap = kernel.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.point(c),
+                NDArrayIndex.point(c));
+        if (perOutC != null) {
+            INDArray t = centre == null ? Nd4j.ones(type, tap.shape())
+                    : centre.reshape(tap.shape()).castTo(type).dup();
+            Nd4j.exec(new BroadcastMulOp(t, vector(perOutC, type), t, 0));
+            tap.addi(t);
+        }
         if (diagonal != null) {
+            boolean depthwise = tap.size(1) == 1;
             for (int o = 0; o < diagonal.length; o++) {
-                tap.putScalar(o, o, tap.getDouble(o, o) + diagonal[o]);
+                int i = depthwise ? 0 : o;
+                tap.putScalar(o, i, tap.getDouble(o, i) + diagonal[o]);
             }
         }
         return kernel;

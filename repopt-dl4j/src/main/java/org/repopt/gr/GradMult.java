@@ -8,16 +8,21 @@ import org.nd4j.linalg.factory.Nd4j;
 import java.util.Arrays;
 
 /**
- * The Grad Mult of one re-parameterized 3x3 kernel (Ding et al., ICLR 2023, eq. 5; REFERENCE section 3).
+ * The Grad Mult of one re-parameterized kernel (Ding et al., ICLR 2023, eq. 5; docs/METHOD.md#grad-mult) as numbers:
+ * its sum and single entries (a scales file's check figures), and the whole multiplier for tests and check figures.
+ * Training never builds it: {@link GradMultHook} applies it from per-channel vectors
+ * (docs/METHOD.md#grad-mult-factored).
  *
- * <p>For a kernel laid out {@code [out, in, 3, 3]} and power {@code p}:
+ * <p>For a kernel laid out as PyTorch does, {@code [out, in / groups, k, k]}, centre tap {@code c = k / 2}, and power
+ * {@code p}:
  * <pre>{@code
- * M[o,i,p,q]  = s3[o]^p                 every position
- * M[o,i,1,1] += s1[o]^p                 centre tap
- * M[c,c,1,1] += 1                       diagonal centre, identity blocks only (a constant, not sid^p)
+ * M[o,i,p,q]  = s_k[o]^p                every position
+ * M[o,i,c,c] += s1[o]^p                 centre tap, blocks with a 1x1 branch
+ * M[o,o,c,c] += 1                       diagonal centre, identity blocks (a constant, not sid^p);
+ *                                       depthwise: M[o,0,c,c] += 1
  * }</pre>
  * The SGD form uses {@code p = 2} and makes training exactly equivalent to the CSLA block; the AdamW form
- * uses {@code p = 1} and is approximate. {@link #sum} and {@link #at} give check figures without building it.
+ * uses {@code p = 1} and is approximate.
  */
 public final class GradMult {
 
@@ -40,47 +45,53 @@ public final class GradMult {
         }
     }
 
-    /** Kernel height and width of every re-parameterized conv. */
-    public static final int KERNEL = 3;
-    private static final int CENTRE = 1;
+    /** Kernel height and width of a re-parameterized conv that does not say otherwise. */
+    public static final int KERNEL = BlockScales.DEFAULT_KERNEL;
 
     private GradMult() {
     }
 
     /**
      * The sum of all entries of the multiplier, without building it:
-     * {@code in * sum_o(9 s3[o]^p + s1[o]^p) + (identity ? out : 0)}.
+     * {@code in / groups * sum_o(k^2 s_k[o]^p + s1[o]^p) + (identity ? out : 0)} ({@code s1} taken as 0 without a
+     * 1x1 branch).
      *
      * @param scales the block's CSLA scales
      * @param form   SGD or AdamW
-     * @return the sum of {@link #values}
+     * @return the sum of the multiplier's entries
      */
     public static double sum(BlockScales scales, Form form) {
-        double[] s3 = scales.scaleConv();
+        double[] sk = scales.scaleConv();
         double[] s1 = scales.scale1x1();
+        int taps = scales.kernel() * scales.kernel();
         double perInput = 0;
-        for (int o = 0; o < s3.length; o++) {
-            perInput += KERNEL * KERNEL * Math.pow(s3[o], form.power()) + Math.pow(s1[o], form.power());
+        for (int o = 0; o < sk.length; o++) {
+            perInput += taps * Math.pow(sk[o], form.power()) + (s1 == null ? 0.0 : Math.pow(s1[o], form.power()));
         }
-        return scales.inChannels() * perInput + (scales.hasIdentity() ? scales.outChannels() : 0);
+        return scales.inChannelsPerGroup() * perInput + (scales.hasIdentity() ? scales.outChannels() : 0);
     }
 
     /**
      * One entry of the multiplier, without building it.
      *
-     * @return {@code M[o, i, p, q]}
-     * @throws IndexOutOfBoundsException outside {@code [out, in, 3, 3]}
+     * @param i the input channel within the group: {@code 0} for a depthwise kernel
+     * @return {@code M[o, i, p, q]} in the layout {@code [out, in / groups, k, k]}
+     * @throws IndexOutOfBoundsException outside that shape
      */
     public static double at(BlockScales scales, Form form, int o, int i, int p, int q) {
-        if (o < 0 || o >= scales.outChannels() || i < 0 || i >= scales.inChannels() || p < 0 || p >= KERNEL
-                || q < 0 || q >= KERNEL) {
+        int k = scales.kernel();
+        if (o < 0 || o >= scales.outChannels() || i < 0 || i >= scales.inChannelsPerGroup() || p < 0 || p >= k
+                || q < 0 || q >= k) {
             throw new IndexOutOfBoundsException("block " + scales.block() + ": [" + o + ", " + i + ", " + p + ", " + q
-                    + "] outside [" + scales.outChannels() + ", " + scales.inChannels() + ", 3, 3]");
+                    + "] outside " + Arrays.toString(shape(scales)));
         }
         double m = Math.pow(scales.scaleConv()[o], form.power());
-        if (p == CENTRE && q == CENTRE) {
-            m += Math.pow(scales.scale1x1()[o], form.power());
-            if (scales.hasIdentity() && o == i) {
+        int centre = k / 2;
+        if (p == centre && q == centre) {
+            if (scales.hasConv1x1()) {
+                m += Math.pow(scales.scale1x1()[o], form.power());
+            }
+            if (scales.hasIdentity() && (scales.depthwise() || o == i)) {
                 m += 1.0;
             }
         }
@@ -88,28 +99,41 @@ public final class GradMult {
     }
 
     /**
-     * Creates the multiplier as an array detached from every workspace, so it can be cached across iterations.
+     * @param scales a block's scales
+     * @return the shape of its kernel as PyTorch lays it out, {@code [out, in / groups, k, k]}
+     */
+    public static long[] shape(BlockScales scales) {
+        return new long[]{scales.outChannels(), scales.inChannelsPerGroup(), scales.kernel(), scales.kernel()};
+    }
+
+    /**
+     * Creates the whole multiplier (for tests and check figures: training uses {@link GradMultHook}, which never
+     * builds it), detached from every workspace.
      *
      * @param scales   the block's CSLA scales
      * @param form     SGD or AdamW
-     * @param dataType the data type of the kernel it will multiply
-     * @return an {@code [out, in, 3, 3]} array
+     * @param dataType the data type of the kernel it would multiply
+     * @return an {@code [out, in / groups, k, k]} array (PyTorch's layout, also for a depthwise kernel)
      */
     public static INDArray create(BlockScales scales, Form form, DataType dataType) {
-        double[] all = powered(scales.scaleConv(), form);
-        double[] centre = powered(scales.scale1x1(), form);
         double[] identity = null;
         if (scales.hasIdentity()) {
             identity = new double[scales.outChannels()];
             Arrays.fill(identity, 1.0);
         }
         try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-            INDArray m = Nd4j.ones(dataType, scales.outChannels(), scales.inChannels(), KERNEL, KERNEL);
-            return CentreTapAlgebra.apply(m, all, null, centre, identity);
+            INDArray m = Nd4j.ones(dataType, shape(scales));
+            return CentreTapAlgebra.apply(m, powered(scales.scaleConv(), form), null,
+                    scales.hasConv1x1() ? powered(scales.scale1x1(), form) : null, identity);
         }
     }
 
-    private static double[] powered(double[] s, Form form) {
+    /**
+     * @param s    per-channel scales
+     * @param form the power
+     * @return {@code s[o]^power}, computed in double
+     */
+    static double[] powered(double[] s, Form form) {
         double[] out = new double[s.length];
         for (int o = 0; o < s.length; o++) {
             out[o] = Math.pow(s[o], form.power());

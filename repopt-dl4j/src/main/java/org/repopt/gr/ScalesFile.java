@@ -25,7 +25,8 @@ import java.util.Set;
 
 /**
  * A scales file: every CSLA block's scales of one model, in forward order, as the paper's released
- * {@code RepOpt-VGG-*-scales.json} files and this project's Hyper-Search export write them.
+ * {@code RepOpt-VGG-*-scales.json} files, the converted {@code RepOptGhostNet-0.5x-scales.json} and this project's
+ * Hyper-Search export write them.
  *
  * <pre>{@code
  * { "model": "RepOpt-VGG-B1", "num_blocks": [4, 6, 16, 1], "width_multiplier": [2, 2, 2, 4], "source": "...",
@@ -39,7 +40,17 @@ import java.util.Set;
  * outputs, a scale array of the wrong length, a non-finite value, an identity scale on a block without identity
  * branch (or none on a block with one), a channel whose every branch scale is 0, or {@code check_grad_mult_sgd}
  * figures that the scales do not reproduce is a {@link ScalesFormatException} naming the file, the block and expected
- * vs actual. {@code width_multiplier} and {@code source} are optional (a custom architecture has no multiplier).
+ * vs actual. {@code width_multiplier} (an array, or one number) and {@code source} are optional (a custom
+ * architecture has no multiplier).
+ *
+ * <p>{@code num_blocks} is optional too: without it the blocks are a network's re-parameterized convs in forward order
+ * that need not form a VGG chain (RepOpt-GhostNet's modules, a user's own graph), so neither the block count nor the
+ * chaining of channels is checked; names must still be unique. A block may say {@code "kernel"} (odd, {@code >= 3};
+ * an int, or {@code [k, k]} as the converted GhostNet file writes it; default 3) and {@code "groups"} (1 or
+ * {@code in_channels == out_channels} for a depthwise conv; default 1), and may omit {@code scale_1x1} or give it as
+ * {@code null} for a block without 1x1 branch (a depthwise block must). A depthwise block's check figures are
+ * {@code sum}, {@code at_0_0_1_1}, {@code at_0_0_0_0} and {@code at_last_0_1_1} of its {@code [C, 1, k, k]}
+ * multiplier; every block's may add {@code shape}, the multiplier's shape {@code [out, in / groups, k, k]}.
  */
 public final class ScalesFile {
 
@@ -48,9 +59,12 @@ public final class ScalesFile {
 
     private static final String RELEASED_RESOURCE = "released/RepOpt-VGG-%s-scales.json";
     private static final Set<String> TOP_KEYS = Set.of("model", "num_blocks", "width_multiplier", "source", "blocks");
-    private static final Set<String> BLOCK_KEYS = Set.of("block", "in_channels", "out_channels", "stride",
-            "scale_identity", "scale_conv", "scale_1x1", "check_grad_mult_sgd");
-    private static final Set<String> CHECK_KEYS = Set.of("sum", "at_0_0_1_1", "at_0_0_0_0", "at_last_last_1_1");
+    private static final Set<String> BLOCK_KEYS = Set.of("block", "in_channels", "out_channels", "stride", "kernel",
+            "groups", "scale_identity", "scale_conv", "scale_1x1", "check_grad_mult_sgd");
+    private static final Set<String> CHECK_KEYS = Set.of("shape", "sum", "at_0_0_1_1", "at_0_0_0_0",
+            "at_last_last_1_1");
+    private static final Set<String> DEPTHWISE_CHECK_KEYS = Set.of("shape", "sum", "at_0_0_1_1", "at_0_0_0_0",
+            "at_last_0_1_1");
     /** Check figures were computed in float32 by the reference code: a few float ulps, relative. */
     private static final double CHECK_ENTRY_TOLERANCE = 4.0 * Math.ulp(1.0f);
     private static final double CHECK_SUM_TOLERANCE = 1e-6;
@@ -64,7 +78,7 @@ public final class ScalesFile {
 
     /**
      * @param model           the model the scales belong to, e.g. {@code RepOpt-VGG-B1}
-     * @param numBlocks       3x3 layers per stage after the stem
+     * @param numBlocks       3x3 layers per stage after the stem, or {@code null} for blocks that are not a VGG chain
      * @param widthMultiplier the variant's width multipliers, or {@code null} for a custom architecture
      * @param source          where the scales come from, or {@code null}
      * @param blocks          the stem block then every stage's blocks, in forward order
@@ -73,7 +87,7 @@ public final class ScalesFile {
     public ScalesFile(String model, int[] numBlocks, double[] widthMultiplier, String source,
                       List<BlockScales> blocks) {
         this.model = Objects.requireNonNull(model, "model");
-        this.numBlocks = Objects.requireNonNull(numBlocks, "num_blocks").clone();
+        this.numBlocks = numBlocks == null ? null : numBlocks.clone();
         this.widthMultiplier = widthMultiplier == null ? null : widthMultiplier.clone();
         this.source = source;
         this.blocks = List.copyOf(blocks);
@@ -87,9 +101,9 @@ public final class ScalesFile {
         return model;
     }
 
-    /** @return 3x3 layers per stage after the stem (a copy) */
+    /** @return 3x3 layers per stage after the stem (a copy), or {@code null} where the blocks are not a VGG chain */
     public int[] numBlocks() {
-        return numBlocks.clone();
+        return numBlocks == null ? null : numBlocks.clone();
     }
 
     /** @return the width multipliers (a copy), or {@code null} for a custom architecture */
@@ -169,8 +183,8 @@ public final class ScalesFile {
             StrictJson.Node root = parser.parse();
             root.requireKeys(TOP_KEYS);
             String model = root.get("model").text();
-            int[] numBlocks = root.get("num_blocks").integers();
-            double[] width = root.optional("width_multiplier").map(StrictJson.Node::finiteNumbers).orElse(null);
+            int[] numBlocks = root.optional("num_blocks").map(StrictJson.Node::integers).orElse(null);
+            double[] width = root.optional("width_multiplier").map(ScalesFile::widthMultiplier).orElse(null);
             String source = root.optional("source").map(StrictJson.Node::text).orElse(null);
             List<StrictJson.Node> nodes = root.get("blocks").elements();
             List<BlockScales> blocks = new ArrayList<>();
@@ -189,6 +203,29 @@ public final class ScalesFile {
         }
     }
 
+    /** {@code width_multiplier}: an array of finite numbers, or one (as the converted GhostNet file writes it). */
+    private static double[] widthMultiplier(StrictJson.Node n) {
+        return n.json().isNumber() ? new double[]{n.finite()} : n.finiteNumbers();
+    }
+
+    /** {@code kernel}: an odd int {@code >= 3}, or {@code [k, k]}. */
+    private static int kernel(StrictJson.Node n) {
+        int k;
+        if (n.json().isArray()) {
+            int[] hw = n.integers();
+            if (hw.length != 2 || hw[0] != hw[1]) {
+                throw n.fail("an odd int >= 3 or a square [k, k]");
+            }
+            k = hw[0];
+        } else {
+            k = n.integer();
+        }
+        if (BlockScales.kernelProblem(k) != null) {
+            throw n.fail("an odd int >= 3 (the 1x1 branch sits at the centre tap)");
+        }
+        return k;
+    }
+
     /** Reads one entry of {@code blocks}: strict keys, types, lengths, the identity rule and the check figures. */
     private static BlockScales readBlock(StrictJson.Node entry) {
         String name = entry.get("block").text();
@@ -201,8 +238,21 @@ public final class ScalesFile {
             if (stride != 1 && stride != 2) {
                 throw strideNode.fail("1 or 2");
             }
+            int kernel = node.optional("kernel").map(ScalesFile::kernel).orElse(BlockScales.DEFAULT_KERNEL);
+            StrictJson.Node groupsNode = node.optional("groups").orElse(null);
+            int groups = groupsNode == null ? 1 : groupsNode.integer();
+            String groupsProblem = BlockScales.groupsProblem(in, out, groups);
+            if (groupsProblem != null) {
+                throw blockProblem(node, name, "groups", "1 or in_channels == out_channels (depthwise)",
+                        Integer.toString(groups), groupsProblem);
+            }
             double[] conv = scales(node, "scale_conv", name, out);
-            double[] oneByOne = node.get("scale_1x1").isNull() ? null : scales(node, "scale_1x1", name, out);
+            double[] oneByOne = node.optional("scale_1x1").map(n -> scales(node, "scale_1x1", name, out))
+                    .orElse(null);
+            if (oneByOne != null && groups > 1) {
+                throw blockProblem(node, name, "scale_1x1", "null (a depthwise block has no 1x1 branch)", "an array",
+                        "scale_1x1 given, but a depthwise block (groups " + groups + ") has no 1x1 branch");
+            }
             double[] identity = node.get("scale_identity").isNull() ? null
                     : scales(node, "scale_identity", name, out);
             boolean identityBranch = BlockScales.hasIdentityBranch(in, out, stride);
@@ -219,7 +269,7 @@ public final class ScalesFile {
             requireLiveChannels(node, name, conv, oneByOne, identity);
             BlockScales scales;
             try {
-                scales = new BlockScales(name, in, out, stride, conv, oneByOne, identity);
+                scales = new BlockScales(name, in, out, stride, kernel, groups, conv, oneByOne, identity);
             } catch (IllegalArgumentException e) {
                 throw blockProblem(node, name, null, "a valid block", "an invalid one", e.getMessage());
             }
@@ -263,7 +313,8 @@ public final class ScalesFile {
             if (dead) {
                 throw blockProblem(block, name, "scale_conv[" + c + "]", "a non-zero scale in some branch",
                         "every branch scale 0", "channel " + c + " has every branch scale 0 (scale_conv, "
-                                + "scale_1x1" + (identity == null ? "" : ", scale_identity") + "): its kernel "
+                                + (oneByOne == null ? "" : "scale_1x1") + (identity == null ? "" : ", scale_identity")
+                                + "): its kernel "
                                 + "would start at 0 and get a zero gradient (Grad Mult 0), so it could never train");
             }
         }
@@ -281,6 +332,9 @@ public final class ScalesFile {
     private static Optional<ScalesFormatException> architectureProblem(String where, int[] numBlocks,
                                                                        List<BlockScales> blocks,
                                                                        List<StrictJson.Node> nodes) {
+        if (numBlocks == null) {
+            return duplicateName(where, blocks, nodes);
+        }
         int expected = 1 + Arrays.stream(numBlocks).sum();
         for (int n : numBlocks) {
             if (n < 0) {
@@ -294,14 +348,13 @@ public final class ScalesFile {
                     blocks.size() + " blocks", blocks.size() + " blocks, expected " + expected + " (1 stem + "
                     + "num_blocks " + Arrays.toString(numBlocks) + ")"));
         }
-        Set<String> names = new HashSet<>();
+        Optional<ScalesFormatException> duplicate = duplicateName(where, blocks, nodes);
+        if (duplicate.isPresent()) {
+            return duplicate;
+        }
         for (int b = 0; b < blocks.size(); b++) {
             BlockScales block = blocks.get(b);
             String path = nodes == null ? "" : nodes.get(b).labelled(block.block()).path();
-            if (!names.add(block.block())) {
-                return Optional.of(new ScalesFormatException(where, block.block(), path, "block", "a unique name",
-                        block.block() + " again", "block name " + block.block() + " appears twice"));
-            }
             if (b > 0 && block.inChannels() != blocks.get(b - 1).outChannels()) {
                 BlockScales previous = blocks.get(b - 1);
                 return Optional.of(new ScalesFormatException(where, block.block(), path, "in_channels",
@@ -313,14 +366,44 @@ public final class ScalesFile {
         return Optional.empty();
     }
 
+    private static Optional<ScalesFormatException> duplicateName(String where, List<BlockScales> blocks,
+                                                                 List<StrictJson.Node> nodes) {
+        Set<String> names = new HashSet<>();
+        for (int b = 0; b < blocks.size(); b++) {
+            BlockScales block = blocks.get(b);
+            if (!names.add(block.block())) {
+                String path = nodes == null ? "" : nodes.get(b).labelled(block.block()).path();
+                return Optional.of(new ScalesFormatException(where, block.block(), path, "block", "a unique name",
+                        block.block() + " again", "block name " + block.block() + " appears twice"));
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** The key of the last check figure: the last output channel's centre-ish tap {@code (1, 1)}. */
+    private static String lastKey(BlockScales s) {
+        return s.depthwise() ? "at_last_0_1_1" : "at_last_last_1_1";
+    }
+
     private static void verifyCheck(BlockScales s, StrictJson.Node check, String name) {
-        check.requireKeys(CHECK_KEYS);
+        check.requireKeys(s.depthwise() ? DEPTHWISE_CHECK_KEYS : CHECK_KEYS);
+        if (check.has("shape")) {
+            StrictJson.Node shapeNode = check.get("shape");
+            long[] expected = GradMult.shape(s);
+            int[] actual = shapeNode.integers();
+            if (!Arrays.equals(Arrays.stream(actual).asLongStream().toArray(), expected)) {
+                throw new ScalesFormatException(shapeNode.source(), name, check.path(), "shape",
+                        Arrays.toString(expected), Arrays.toString(actual), "check_grad_mult_sgd.shape is "
+                        + Arrays.toString(actual) + " but the block's kernel is " + Arrays.toString(expected)
+                        + " ([out, in / groups, k, k])");
+            }
+        }
         int last = s.outChannels() - 1;
-        int lastIn = s.inChannels() - 1;
+        int lastIn = s.inChannelsPerGroup() - 1;
         compare(check, "sum", name, GradMult.sum(s, GradMult.Form.SGD), CHECK_SUM_TOLERANCE);
         compare(check, "at_0_0_1_1", name, GradMult.at(s, GradMult.Form.SGD, 0, 0, 1, 1), CHECK_ENTRY_TOLERANCE);
         compare(check, "at_0_0_0_0", name, GradMult.at(s, GradMult.Form.SGD, 0, 0, 0, 0), CHECK_ENTRY_TOLERANCE);
-        compare(check, "at_last_last_1_1", name, GradMult.at(s, GradMult.Form.SGD, last, lastIn, 1, 1),
+        compare(check, lastKey(s), name, GradMult.at(s, GradMult.Form.SGD, last, lastIn, 1, 1),
                 CHECK_ENTRY_TOLERANCE);
     }
 
@@ -352,8 +435,10 @@ public final class ScalesFile {
         ObjectMapper mapper = mapper();
         ObjectNode root = mapper.createObjectNode();
         root.put("model", model);
-        ArrayNode nb = root.putArray("num_blocks");
-        Arrays.stream(numBlocks).forEach(nb::add);
+        if (numBlocks != null) {
+            ArrayNode nb = root.putArray("num_blocks");
+            Arrays.stream(numBlocks).forEach(nb::add);
+        }
         if (widthMultiplier != null) {
             ArrayNode wm = root.putArray("width_multiplier");
             Arrays.stream(widthMultiplier).forEach(wm::add);
@@ -366,10 +451,14 @@ public final class ScalesFile {
             ObjectNode b = mapper.valueToTree(s);
             ObjectNode check = b.putObject("check_grad_mult_sgd");
             int last = s.outChannels() - 1;
+            if (s.depthwise() || s.kernel() != BlockScales.DEFAULT_KERNEL) {
+                ArrayNode shape = check.putArray("shape");
+                Arrays.stream(GradMult.shape(s)).forEach(shape::add);
+            }
             check.put("sum", GradMult.sum(s, GradMult.Form.SGD));
             check.put("at_0_0_1_1", GradMult.at(s, GradMult.Form.SGD, 0, 0, 1, 1));
             check.put("at_0_0_0_0", GradMult.at(s, GradMult.Form.SGD, 0, 0, 0, 0));
-            check.put("at_last_last_1_1", GradMult.at(s, GradMult.Form.SGD, last, s.inChannels() - 1, 1, 1));
+            check.put(lastKey(s), GradMult.at(s, GradMult.Form.SGD, last, s.inChannelsPerGroup() - 1, 1, 1));
             arr.add(b);
         }
         try {

@@ -8,6 +8,7 @@ import org.nd4j.shade.jackson.databind.node.ObjectNode;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -15,7 +16,9 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.function.Consumer;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -202,6 +205,127 @@ class ScalesFileTest {
         Path missing = dir.resolve("nope.json");
         NoSuchFileException e = assertThrows(NoSuchFileException.class, () -> ScalesFile.read(missing));
         assertMessage(e, missing.toString(), "no such file", "expected a scales file");
+    }
+
+    // Issue 10 item 1, issue 16: kernel, groups and blocks without a 1x1 branch.
+
+    /** A depthwise stride-1 block, a 5x5 block without 1x1 branch, a depthwise stride-2 5x5 block: no VGG chain. */
+    private static ScalesFile general() {
+        double[] four = {1.0, 0.5, 2.0, 1.5};
+        double[] six = {1, 2, 3, 4, 5, 6};
+        return new ScalesFile("custom", null, null, "unit test", List.of(
+                BlockScales.depthwise("dw", 4, 1, 3, four, new double[]{0.5, 1, 1, 2}),
+                new BlockScales("conv5", 4, 6, 2, 5, 1, six, null, null),
+                BlockScales.depthwise("dw5", 6, 2, 5, six, null)));
+    }
+
+    @Test
+    void kernelGroupsAndNoOneByOneRoundTrip(@TempDir Path dir) throws IOException {
+        Path f = dir.resolve("general.json");
+        general().write(f);
+        ScalesFile back = ScalesFile.read(f);
+        assertEquals(general().blocks(), back.blocks());
+        assertNull(back.numBlocks());
+        BlockScales dw = back.blocks().get(0);
+        assertTrue(dw.depthwise() && dw.groups() == 4 && dw.kernel() == 3 && !dw.hasConv1x1() && dw.hasIdentity());
+        assertNull(dw.scale1x1());
+        BlockScales conv5 = back.blocks().get(1);
+        assertTrue(!conv5.depthwise() && conv5.groups() == 1 && conv5.kernel() == 5 && !conv5.hasConv1x1());
+        ObjectNode written = (ObjectNode) JSON.readTree(Files.readString(f));
+        ObjectNode check = (ObjectNode) block(written, 2).get("check_grad_mult_sgd");
+        assertEquals("[6,1,5,5]", check.get("shape").toString());
+        assertTrue(check.has("at_last_0_1_1") && !check.has("at_last_last_1_1"), check.toString());
+        assertTrue(block(written, 0).get("scale_1x1").isNull());
+    }
+
+    @Test
+    void filesWithoutKernelAndGroupsReadAsThreeByThreeGroupsOne() throws IOException {
+        String old = mutated(r -> r.get("blocks").forEach(b -> ((ObjectNode) b).remove(List.of("kernel", "groups"))));
+        assertTrue(!old.contains("\"kernel\"") && !old.contains("\"groups\""), old);
+        ScalesFile back = ScalesFile.read(new ByteArrayInputStream(old.getBytes(StandardCharsets.UTF_8)), "old.json");
+        assertEquals(small().blocks(), back.blocks());
+        for (BlockScales b : back.blocks()) {
+            assertTrue(b.kernel() == 3 && b.groups() == 1 && !b.depthwise() && b.hasConv1x1(), b.toString());
+        }
+    }
+
+    @Test
+    void theReleasedGhostNetScalesReadWithTheirCheckFigures() throws IOException {
+        ScalesFile ghost;
+        try (InputStream in = ScalesFile.class.getResourceAsStream("released/RepOptGhostNet-0.5x-scales.json")) {
+            ghost = ScalesFile.read(in, "RepOptGhostNet-0.5x-scales.json");
+        }
+        assertEquals("RepOptGhostNet-0.5x", ghost.model());
+        assertEquals(32, ghost.blocks().size());
+        assertArrayEquals(new double[]{0.5}, ghost.widthMultiplier());
+        for (BlockScales b : ghost.blocks()) {
+            assertTrue(b.depthwise() && b.kernel() == 3 && !b.hasConv1x1() && b.hasIdentity()
+                    && b.groups() == b.inChannels() && b.inChannels() == b.outChannels(), b.toString());
+        }
+        // the check figures were verified on read; a changed one is refused
+        String json = new String(ScalesFile.class.getResourceAsStream("released/RepOptGhostNet-0.5x-scales.json")
+                .readAllBytes(), StandardCharsets.UTF_8);
+        ObjectNode root = (ObjectNode) JSON.readTree(json);
+        ((ObjectNode) block(root, 3).get("check_grad_mult_sgd")).put("at_last_0_1_1", 7.0);
+        assertMessage(rejected(JSON.writeValueAsString(root)), "blocks.1.0.ghost2", "at_last_0_1_1", "corrupt");
+    }
+
+    @Test
+    void evenOrTooSmallKernelsAreRefused() throws IOException {
+        assertMessage(rejected(mutated(r -> block(r, 1).put("kernel", 4))), "stage1.0", "kernel",
+                "odd int >= 3", "4");
+        assertMessage(rejected(mutated(r -> block(r, 1).put("kernel", 1))), "stage1.0", "kernel", "1");
+        assertMessage(rejected(mutated(r -> block(r, 1).set("kernel", JSON.valueToTree(new int[]{3, 5})))),
+                "stage1.0", "kernel", "[k, k]");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () ->
+                new BlockScales("b", 2, 2, 1, 2, 1, new double[2], new double[2], new double[2]));
+        assertMessage(e, "block b", "odd size >= 3", "got 2");
+    }
+
+    @Test
+    void groupsMustBeOneOrTheChannels() throws IOException {
+        assertMessage(rejected(mutated(r -> block(r, 2).put("groups", 2))), "stage2.0", "groups",
+                "groups=2 with in_channels=4, out_channels=6");
+        assertMessage(rejected(mutated(r -> block(r, 2).put("groups", 4))), "stage2.0", "groups=4");
+        ScalesFormatException oneByOne = rejectedAs(mutated(r -> block(r, 1).put("groups", 4)
+                .remove("check_grad_mult_sgd")));
+        assertMessage(oneByOne, "stage1.0", "scale_1x1 given, but a depthwise block");
+        assertEquals("scale_1x1", oneByOne.field());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () ->
+                new BlockScales("b", 4, 4, 1, 3, 4, new double[4], new double[4], new double[4]));
+        assertMessage(e, "block b", "depthwise", "no 1x1 branch");
+    }
+
+    @Test
+    void aDepthwiseBlockNeedsTheDepthwiseCheckKeys() throws IOException {
+        String json = general().toJson();
+        ObjectNode root = (ObjectNode) JSON.readTree(json);
+        ObjectNode check = (ObjectNode) block(root, 0).get("check_grad_mult_sgd");
+        check.set("at_last_last_1_1", check.remove("at_last_0_1_1"));
+        assertMessage(rejected(JSON.writeValueAsString(root)), "dw", "unknown key 'at_last_last_1_1'");
+        ObjectNode wrongShape = (ObjectNode) JSON.readTree(json);
+        ((ObjectNode) block(wrongShape, 0).get("check_grad_mult_sgd")).set("shape",
+                JSON.valueToTree(new int[]{4, 4, 3, 3}));
+        assertMessage(rejected(JSON.writeValueAsString(wrongShape)), "dw", "shape", "[4, 1, 3, 3]");
+    }
+
+    @Test
+    void withoutNumBlocksNamesMustStillBeUnique() throws IOException {
+        ObjectNode root = (ObjectNode) JSON.readTree(general().toJson());
+        block(root, 2).put("block", "dw");
+        assertMessage(rejected(JSON.writeValueAsString(root)), "block name dw appears twice");
+    }
+
+    @Test
+    void blockScalesJsonWithoutKernelAndGroupsStillReads() throws IOException {
+        BlockScales vgg = small().blocks().get(1);
+        ObjectNode node = JSON.valueToTree(vgg);
+        assertEquals(3, node.get("kernel").asInt());
+        assertEquals(1, node.get("groups").asInt());
+        node.remove(List.of("kernel", "groups"));
+        assertEquals(vgg, JSON.treeToValue(node, BlockScales.class));
+        BlockScales dw = general().blocks().get(2);
+        assertEquals(dw, JSON.treeToValue(JSON.valueToTree(dw), BlockScales.class));
     }
 
     private static ScalesFormatException rejectedAs(String json) {
