@@ -55,8 +55,9 @@ public final class TrainedFamilies {
         out.put("RepOpt-GhostNet", () -> {
             GhostNetSpec spec = GhostNets.tiny();
             RepOptGhostNet model = RepOptGhostNet.builder(spec).dataType(DataType.FLOAT).build();
-            // the target network (the RepOptimizer's Grad Mult on depthwise kernels awaits the core's depthwise
-            // generalization; its hooks are training state, dropped from the deploy model either way)
+            // the target network with DL4J's default updater: RepOptGhostNet.init(RepOptimizer) does not take depthwise
+            // scales yet (its module scales are written as dense-conv blocks); the optimizer's hooks are training
+            // state the deploy model drops either way, as the VGG families show
             ComputationGraph net = model.init();
             for (int step = 0; step < 3; step++) {
                 net.fit(GhostNets.batch(spec, 8, step, DataType.FLOAT));
