@@ -41,6 +41,9 @@ final class ExampleCommand implements Callable<Integer> {
                     "Hyper-Search on your own graph, the equivalence check, then training it with those scales", false),
             new Example("fine-tune", "org.repopt.examples.advanced.FineTuneFromZip",
                     "fine-tune the saved RepOpt-VGG on 4 coarse classes (TransferLearning + fineTune())", false),
+            new Example("export-deployable", "org.repopt.examples.advanced.ExportDeployableModel",
+                    "the deployable model: BN folded, stock DL4J classes only (a zip any DL4J app loads) and ONNX",
+                    false),
             new Example("training-ui", "org.repopt.examples.advanced.TrainingUiExample",
                     "DL4J's training UI (UIServer, StatsListener, FileStatsStorage) and the Grad Mult's effect", true));
 
