@@ -121,11 +121,12 @@ public final class GradMultHook implements Regularization {
                 Nd4j.exec(new BroadcastMulOp(rows, f.rows, rows, 1));
                 return;
             }
-            INDArray before = rows.get(NDArrayIndex.interval(0, centre), NDArrayIndex.all());
-            INDArray after = rows.get(NDArrayIndex.interval(centre + 1, taps), NDArrayIndex.all());
+            INDArray before = rowsOf(rows, 0, centre);
+            INDArray after = rowsOf(rows, centre + 1, taps);
+            INDArray tap = rowsOf(rows, centre, centre + 1);
             Nd4j.exec(new BroadcastMulOp(before, f.rows, before, 1));
             Nd4j.exec(new BroadcastMulOp(after, f.rows, after, 1));
-            rows.get(NDArrayIndex.point(centre), NDArrayIndex.all()).muli(f.centre);
+            Nd4j.exec(new BroadcastMulOp(tap, f.centre, tap, 1));
             return;
         }
         // [out, in, k, k]: one row of in * k * k contiguous values per output channel
@@ -154,6 +155,16 @@ public final class GradMultHook implements Regularization {
         if (diagonal != null) {
             diagonal.assign(diagonalValues.muli(f.diagonal));
         }
+    }
+
+    /**
+     * Rows {@code [from, to)} of a c-order {@code [n, m]} view, sharing its memory. Not {@code get(interval, all())}:
+     * ND4J 1.0.0-M2.1 returns an empty array for that on a view that starts inside a larger buffer (a layer's
+     * gradient inside the network's) when {@code from > 0}.
+     */
+    private static INDArray rowsOf(INDArray rows, long from, long to) {
+        long m = rows.size(1);
+        return Nd4j.create(rows.data(), new long[]{to - from, m}, new long[]{m, 1}, rows.offset() + from * m, 'c');
     }
 
     /** @return {@code a} viewed as {@code shape} in c order, sharing its memory */

@@ -2,11 +2,13 @@ package org.repopt.gr;
 
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.GradientNormalization;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.IUpdater;
@@ -18,6 +20,7 @@ import org.nd4j.linalg.learning.regularization.Regularization;
 import org.nd4j.linalg.learning.regularization.WeightDecay;
 import org.nd4j.linalg.schedule.ISchedule;
 import org.repopt.backend.OneDnnHelpers;
+import org.repopt.nn.ConvBnReluFusion;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -25,17 +28,19 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * The one-line entry point: switches an existing VGG-style DL4J graph to RepOptimizer training.
+ * The one-line entry point: switches an existing DL4J network, a {@code ComputationGraph} or a
+ * {@code MultiLayerNetwork} (or their configurations), to RepOptimizer training.
  *
  * <pre>{@code
  * ComputationGraph net = RepOptimizer.sgd(ScalesFile.released("B1"))
  *         .learningRate(0.1).momentum(0.9).weightDecay(4e-5).applyTo(conf);
+ * MultiLayerNetwork mln = RepOptimizer.sgd(scales).mapByBlockName().applyTo(multiLayerConf);
  * }</pre>
  *
- * <p>What it does (Ding et al., ICLR 2023; REFERENCE sections 3-5):
+ * <p>What it does (Ding et al., ICLR 2023; docs/METHOD.md, "The update in DL4J's pipeline"):
  * <ol>
- *   <li>assigns each block's scales to one 3x3 conv, by forward order (default) or by name
- *       ({@link ScaleAssignment});</li>
+ *   <li>assigns each block's scales to one GR site ({@link GrSites}: a conv feeding a BatchNorm, dense or
+ *       depthwise, odd kernel), by forward order (default) or by name ({@link ScaleAssignment});</li>
  *   <li>gives every layer the same updater (default {@link TorchSgd}, Nesterov, as the paper; any DL4J
  *       {@code IUpdater} may replace it);</li>
  *   <li>SGD form: gives each assigned kernel the list {@code [GradMultHook, L2Regularization(wd)]}, so
@@ -46,13 +51,19 @@ import java.util.Objects;
  *   <li>initializes the network and applies the Rule of Initialization ({@link Reinit}) unless
  *       {@link Builder#fineTune()} is set.</li>
  * </ol>
- * Everything it attaches is part of the configuration, so it survives JSON and {@code ModelSerializer}.
+ * Everything it attaches is part of the configuration, so it survives JSON and {@code ModelSerializer}. A
+ * {@code MultiLayerNetwork} goes through the same code as its chain-shaped graph ({@link MultiLayerAsGraph}), with its
+ * layers named as DL4J names them ({@code layer0, layer1, ...} unless the layer has its own name).
+ *
+ * <p>Global state: {@link OneDnnHelpers#enable()} switches DL4J's oneDNN helpers on where the backend has them (one log
+ * line, once; nothing on a backend without oneDNN), and the Rule of Initialization seeds ND4J's random generator
+ * ({@link Reinit}). Nothing else outside the returned network is touched.
  */
 public final class RepOptimizer {
 
-    /** The paper's ImageNet learning rate for batch 256 (REFERENCE section 6). */
+    /** The paper's ImageNet learning rate for batch 256 (docs/METHOD.md, "Training recipe"). */
     public static final double DEFAULT_LEARNING_RATE = 0.1;
-    /** The paper's weight decay (REFERENCE section 6). */
+    /** The paper's weight decay (docs/METHOD.md, "Training recipe"). */
     public static final double DEFAULT_WEIGHT_DECAY = 4e-5;
     /** A common AdamW weight decay. */
     public static final double DEFAULT_ADAMW_WEIGHT_DECAY = 0.05;
@@ -163,8 +174,11 @@ public final class RepOptimizer {
             return this;
         }
 
-        /** @param m momentum in {@code [0, 1)} (SGD form) */
+        /** @param m momentum in {@code [0, 1)} (SGD form; Nesterov needs {@code m > 0}) */
         public Builder momentum(double m) {
+            if (!(m >= 0 && m < 1)) {
+                throw new IllegalArgumentException("momentum must be in [0, 1), got " + m);
+            }
             this.momentum = m;
             return this;
         }
@@ -175,15 +189,21 @@ public final class RepOptimizer {
             return this;
         }
 
-        /** Adam betas (AdamW form). */
+        /** Adam betas (AdamW form), each in {@code [0, 1)}. */
         public Builder betas(double b1, double b2) {
+            if (!(b1 >= 0 && b1 < 1) || !(b2 >= 0 && b2 < 1)) {
+                throw new IllegalArgumentException("beta1 and beta2 must be in [0, 1), got " + b1 + " and " + b2);
+            }
             this.beta1 = b1;
             this.beta2 = b2;
             return this;
         }
 
-        /** @param eps PyTorch-style Adam epsilon (AdamW form) */
+        /** @param eps PyTorch-style Adam epsilon (AdamW form), finite and {@code > 0} */
         public Builder epsilon(double eps) {
+            if (!(eps > 0) || Double.isInfinite(eps)) {
+                throw new IllegalArgumentException("epsilon must be finite and > 0, got " + eps);
+            }
             this.epsilon = eps;
             return this;
         }
@@ -216,7 +236,7 @@ public final class RepOptimizer {
             return this;
         }
 
-        /** Assign blocks to the graph's 3x3 convs in forward order (the default). */
+        /** Assign the i-th block to the network's i-th GR site in forward order (the default). */
         public Builder mapByForwardOrder() {
             this.mapping = Mapping.FORWARD_ORDER;
             return this;
@@ -229,7 +249,10 @@ public final class RepOptimizer {
             return this;
         }
 
-        /** Assign each block to the conv layer that carries the block's own name. */
+        /**
+         * Assign each block to the conv layer that carries the block's own name: how scales searched on the user's own
+         * network are keyed (for a {@code MultiLayerNetwork}, {@link MultiLayerAsGraph#layerName}).
+         */
         public Builder mapByBlockName() {
             this.mapping = Mapping.BLOCK_NAMES;
             return this;
@@ -256,7 +279,9 @@ public final class RepOptimizer {
          * @return the new configuration
          */
         public ComputationGraphConfiguration configure(ComputationGraphConfiguration conf) {
-            return configure(conf, assign(conf));
+            ComputationGraphConfiguration split = ConvBnReluFusion.unfuse(conf);
+            ComputationGraphConfiguration configured = configure(split, assign(split));
+            return split == conf ? configured : ConvBnReluFusion.fuse(configured);
         }
 
         private ComputationGraphConfiguration configure(ComputationGraphConfiguration conf,
@@ -305,14 +330,80 @@ public final class RepOptimizer {
          * @throws IllegalStateException when re-initializing a network that is not fresh
          */
         public ComputationGraph applyTo(ComputationGraph net) {
+            // Scales are assigned on the three-layer form; a fused layer keeps its conv's name and kernel, so the
+            // network goes back to the fused form with the Grad Mult on the same kernels.
+            ComputationGraph split = ConvBnReluFusion.unfuse(net);
+            if (reinitializes()) {
+                Reinit.requireFresh(split);
+            }
+            ComputationGraph built = build(split.getConfiguration(), split.params().dup());
+            return split == net ? built : ConvBnReluFusion.fuse(built);
+        }
+
+        /**
+         * {@link #configure(ComputationGraphConfiguration)} for a {@code MultiLayerConfiguration}: layers are named as
+         * {@link MultiLayerAsGraph#layerName} says, and only layer configurations change.
+         *
+         * @param conf a configuration built with an input type, whose GR convs feed BatchNorm layers
+         * @return the new configuration
+         */
+        public MultiLayerConfiguration configure(MultiLayerConfiguration conf) {
+            return MultiLayerAsGraph.toMultiLayer(configure(MultiLayerAsGraph.toGraph(conf)), conf);
+        }
+
+        /**
+         * {@link #applyTo(ComputationGraphConfiguration)} for a {@code MultiLayerConfiguration}.
+         *
+         * @param conf a configuration built with an input type, whose GR convs feed BatchNorm layers
+         * @return the network, initialized, re-initialized unless {@link #fineTune()}, ready for {@code fit}
+         */
+        public MultiLayerNetwork applyTo(MultiLayerConfiguration conf) {
+            return build(conf, null);
+        }
+
+        /**
+         * {@link #applyTo(ComputationGraph)} for a {@code MultiLayerNetwork}: a new network with the RepOptimizer
+         * attached and {@code net}'s parameters (updater state reset), re-initialized unless {@link #fineTune()};
+         * {@code net} itself is not changed.
+         *
+         * @param net an initialized network: fresh from {@code init()}, or anything when fine-tuning
+         * @return the new network
+         * @throws IllegalStateException when re-initializing a network that is not fresh
+         */
+        public MultiLayerNetwork applyTo(MultiLayerNetwork net) {
             if (reinitializes()) {
                 Reinit.requireFresh(net);
             }
-            return build(net.getConfiguration(), net.params().dup());
+            return build(net.getLayerWiseConfigurations(), net.params().dup());
+        }
+
+        /** The graph path's steps on the network's chain: scales assigned and layers configured by layer name. */
+        private MultiLayerNetwork build(MultiLayerConfiguration conf, INDArray params) {
+            OneDnnHelpers.enable();
+            ComputationGraphConfiguration chain = MultiLayerAsGraph.toGraph(conf);
+            ScaleAssignment assignment = assign(chain);
+            MultiLayerNetwork net = new MultiLayerNetwork(
+                    MultiLayerAsGraph.toMultiLayer(configure(chain, assignment), conf));
+            if (params == null) {
+                net.init();
+            } else {
+                net.init(params, true);
+            }
+            if (reinitializes()) {
+                Reinit.apply(net, assignment.byLayer(), reinitSeed(chain));
+            }
+            return net;
         }
 
         /** Configures, initializes (with {@code params} where given) and re-initializes unless fine-tuning. */
         private ComputationGraph build(ComputationGraphConfiguration conf, INDArray params) {
+            ComputationGraphConfiguration split = ConvBnReluFusion.unfuse(conf);
+            if (split != conf) {
+                if (params != null) {
+                    throw new IllegalStateException("internal: parameters given with a fused configuration");
+                }
+                return ConvBnReluFusion.fuse(build(split, null));
+            }
             OneDnnHelpers.enable();
             ScaleAssignment assignment = assign(conf);
             ComputationGraphConfiguration configured = configure(conf, assignment);

@@ -1,66 +1,62 @@
 package org.repopt.gr;
 
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
-import org.deeplearning4j.nn.conf.ConvolutionMode;
-import org.deeplearning4j.nn.conf.graph.GraphVertex;
-import org.deeplearning4j.nn.conf.graph.LayerVertex;
-import org.deeplearning4j.nn.conf.layers.BatchNormalization;
-import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.layers.Layer;
-import org.repopt.nn.ConvolutionKinds;
 
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collections;
-import java.util.Deque;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 
 /**
- * Which 3x3 conv layer of a graph each CSLA block's scales belong to, validated against the layer.
+ * Which GR site ({@link GrSites}) of a network each CSLA block's scales belong to, validated against the site.
  *
- * <p>A block fits a conv when the conv is a plain 2D {@link ConvolutionLayer} (or a subclass that only changes how it
- * computes; not 1D, depthwise, separable or transposed) with a 3x3 kernel, dilation 1, the block's input/output channels and stride, and PyTorch's
- * {@code padding=1} ({@link ConvolutionMode#Truncate} or {@code Strict} with padding 1, or {@code Same} at
- * stride 1: DL4J's {@code Same} pads asymmetrically at stride 2, which moves the centre tap the 1x1 branch
- * folds into), and when its only consumer is a {@link BatchNormalization} layer. Any mismatch is an
- * {@link IllegalArgumentException} naming the block, the layer and expected vs actual.
+ * <p>A block fits a site when the site's kernel size, groups (1, or depthwise), stride and input/output channels are
+ * the block's. Every refusal is one {@link IllegalArgumentException} line naming the block, the layer and expected vs
+ * actual: a network without any GR site, scales whose block names are not the network's layers (listing both), a
+ * layer name that is no layer or not a conv, a conv that is not a GR site (with the reason, e.g. a
+ * {@code DepthwiseConvolution2D} needs {@code hasBias(false)}), and a site of another shape.
  */
 public final class ScaleAssignment {
 
     private final Map<String, BlockScales> byLayer;
+    private final Map<String, GrSite> sites;
 
-    private ScaleAssignment(Map<String, BlockScales> byLayer) {
+    private ScaleAssignment(Map<String, BlockScales> byLayer, Map<String, GrSite> sites) {
         this.byLayer = Collections.unmodifiableMap(byLayer);
+        this.sites = Collections.unmodifiableMap(sites);
     }
 
     /** @return the empty assignment: no conv gets a Grad Mult */
     public static ScaleAssignment none() {
-        return new ScaleAssignment(new LinkedHashMap<>());
+        return new ScaleAssignment(new LinkedHashMap<>(), new LinkedHashMap<>());
     }
 
     /**
-     * Assigns the i-th block to the i-th 3x3 conv in forward (topological) order.
+     * Assigns the i-th block to the i-th GR site in forward (topological) order.
      *
      * @param conf   a graph configuration built with input types, so every layer knows its {@code nIn}
      * @param blocks every block's scales, in forward order
      * @return the validated assignment
      */
     public static ScaleAssignment byForwardOrder(ComputationGraphConfiguration conf, List<BlockScales> blocks) {
-        List<String> convs = conv3x3Layers(conf);
-        if (convs.size() != blocks.size()) {
-            throw new IllegalArgumentException(blocks.size() + " blocks of scales, but the graph has " + convs.size()
-                    + " 3x3 conv layers " + convs);
+        GrSites found = GrSites.find(conf).requireAny();
+        List<String> sites = found.siteNames();
+        if (sites.size() != blocks.size()) {
+            StringBuilder others = new StringBuilder();
+            found.convs().stream().filter(c -> !c.isSite()).forEach(c -> others.append("; layer '").append(c.layer())
+                    .append("' is not one: ").append(c.reason()));
+            throw new IllegalArgumentException(blocks.size() + " blocks of scales, but the network has " + sites.size()
+                    + " GR sites " + sites + " (map the blocks by name where only some sites get scales)" + others);
         }
         Map<String, BlockScales> map = new LinkedHashMap<>();
         for (int i = 0; i < blocks.size(); i++) {
-            map.put(convs.get(i), blocks.get(i));
+            map.put(sites.get(i), blocks.get(i));
         }
-        return validated(conf, map);
+        return validated(found, conf, map);
     }
 
     /**
@@ -90,20 +86,42 @@ public final class ScaleAssignment {
                         + ", but the scales have no such block");
             }
         }
-        return validated(conf, map);
+        return validated(GrSites.find(conf).requireAny(), conf, map);
     }
 
     /**
-     * Assigns every block to the conv layer of the same name.
+     * Assigns every block to the conv layer of the same name: how scales made for the user's own network (a
+     * Hyper-Search of it) are keyed.
      *
      * @param conf   a graph configuration built with input types
      * @param blocks every block's scales, named like the graph's conv layers
      * @return the validated assignment
+     * @throws IllegalArgumentException where no block name is a layer of the graph: one line listing the scales'
+     *                                  names and the graph's GR sites
      */
     public static ScaleAssignment byBlockName(ComputationGraphConfiguration conf, List<BlockScales> blocks) {
-        Map<String, String> identity = new LinkedHashMap<>();
-        blocks.forEach(b -> identity.put(b.block(), b.block()));
-        return byName(conf, blocks, identity);
+        GrSites found = GrSites.find(conf).requireAny();
+        if (!blocks.isEmpty() && blocks.stream().noneMatch(b -> conf.getVertices().containsKey(b.block()))) {
+            throw new IllegalArgumentException("the scales are for other layers: their blocks are named "
+                    + abbreviated(blocks.stream().map(BlockScales::block).toList()) + ", the network's GR sites are "
+                    + found.siteNames());
+        }
+        Map<String, BlockScales> map = new LinkedHashMap<>();
+        blocks.forEach(b -> map.put(b.block(), b));
+        return validated(found, conf, map);
+    }
+
+    /**
+     * {@link #byForwardOrder(ComputationGraphConfiguration, List)} on a network configuration's chain
+     * ({@link MultiLayerAsGraph}): layers are named as {@link MultiLayerAsGraph#layerName} says.
+     */
+    public static ScaleAssignment byForwardOrder(MultiLayerConfiguration conf, List<BlockScales> blocks) {
+        return byForwardOrder(MultiLayerAsGraph.toGraph(conf), blocks);
+    }
+
+    /** {@link #byBlockName(ComputationGraphConfiguration, List)} on a network configuration's chain. */
+    public static ScaleAssignment byBlockName(MultiLayerConfiguration conf, List<BlockScales> blocks) {
+        return byBlockName(MultiLayerAsGraph.toGraph(conf), blocks);
     }
 
     /** @return conv layer name to that conv's block scales, in the order blocks were assigned */
@@ -120,117 +138,71 @@ public final class ScaleAssignment {
     }
 
     /**
-     * Lists a graph's 3x3 plain conv layers in forward order: Kahn's topological sort, ties broken by the order
-     * in which vertices were added, so a chain reads front to back.
-     *
-     * @param conf a graph configuration
-     * @return layer names
+     * @param layerName a layer name
+     * @return the GR site a block was assigned to under that name, or {@code null}
      */
-    public static List<String> conv3x3Layers(ComputationGraphConfiguration conf) {
-        List<String> out = new ArrayList<>();
-        for (String name : forwardOrder(conf)) {
-            Layer layer = layerOf(conf, name);
-            if (ConvolutionKinds.isPlain2D(layer) && Arrays.equals(((ConvolutionLayer) layer).getKernelSize(), new int[]{3, 3})) {
-                out.add(name);
-            }
-        }
-        return out;
+    public GrSite siteOf(String layerName) {
+        return sites.get(layerName);
     }
 
     /**
      * @param conf a graph configuration
-     * @return every vertex name (network inputs excluded) in forward order
+     * @return every vertex name (network inputs excluded) in forward order ({@link GrSites#forwardOrder})
      */
     public static List<String> forwardOrder(ComputationGraphConfiguration conf) {
-        Map<String, List<String>> inputs = conf.getVertexInputs();
-        Map<String, Integer> pending = new HashMap<>();
-        Map<String, List<String>> consumers = consumers(conf);
-        for (String v : conf.getVertices().keySet()) {
-            pending.put(v, inputs.getOrDefault(v, List.of()).size());
-        }
-        Deque<String> ready = new ArrayDeque<>(conf.getNetworkInputs());
-        List<String> order = new ArrayList<>();
-        while (!ready.isEmpty()) {
-            String v = ready.poll();
-            if (conf.getVertices().containsKey(v)) {
-                order.add(v);
-            }
-            for (String next : consumers.getOrDefault(v, List.of())) {
-                if (pending.merge(next, -1, Integer::sum) == 0) {
-                    ready.add(next);
-                }
-            }
-        }
-        return order;
+        return GrSites.forwardOrder(conf);
     }
 
-    private static Map<String, List<String>> consumers(ComputationGraphConfiguration conf) {
-        Map<String, List<String>> out = new LinkedHashMap<>();
-        for (Map.Entry<String, List<String>> e : conf.getVertexInputs().entrySet()) {
-            for (String in : e.getValue()) {
-                out.computeIfAbsent(in, k -> new ArrayList<>()).add(e.getKey());
-            }
-        }
-        return out;
-    }
-
-    private static Layer layerOf(ComputationGraphConfiguration conf, String vertex) {
-        GraphVertex v = conf.getVertices().get(vertex);
-        return v instanceof LayerVertex ? ((LayerVertex) v).getLayerConf().getLayer() : null;
-    }
-
-    private static ScaleAssignment validated(ComputationGraphConfiguration conf, Map<String, BlockScales> map) {
-        Map<String, List<String>> consumers = consumers(conf);
+    private static ScaleAssignment validated(GrSites found, ComputationGraphConfiguration conf,
+                                             Map<String, BlockScales> map) {
+        Map<String, GrSite> sites = new LinkedHashMap<>();
         for (Map.Entry<String, BlockScales> e : map.entrySet()) {
-            validate(conf, e.getKey(), e.getValue(), consumers.getOrDefault(e.getKey(), List.of()));
+            sites.put(e.getKey(), validate(found, conf, e.getKey(), e.getValue()));
         }
-        return new ScaleAssignment(map);
+        return new ScaleAssignment(map, sites);
     }
 
-    private static void validate(ComputationGraphConfiguration conf, String name, BlockScales b,
-                                 List<String> consumers) {
+    private static GrSite validate(GrSites found, ComputationGraphConfiguration conf, String name, BlockScales b) {
         String at = "block " + b.block() + " (layer '" + name + "')";
-        Layer layer = layerOf(conf, name);
-        if (layer == null) {
-            throw new IllegalArgumentException(at + ": the graph has no layer named '" + name + "'");
+        GrSites.Conv conv = found.conv(name).orElse(null);
+        if (conv == null) {
+            Layer layer = GrSites.layerOf(conf, name);
+            String what = layer != null ? "is a " + layer.getClass().getSimpleName() + ", not a conv layer"
+                    : conf.getVertices().containsKey(name) ? "is a graph vertex, not a conv layer"
+                    : "the network has no layer named '" + name + "'";
+            throw new IllegalArgumentException(at + ": " + what + "; expected one of its GR sites "
+                    + found.siteNames());
         }
-        if (!ConvolutionKinds.isPlain2D(layer)) {
-            throw new IllegalArgumentException(at + ": expected a plain 2D ConvolutionLayer, got "
-                    + layer.getClass().getSimpleName());
+        if (!conv.isSite()) {
+            throw new IllegalArgumentException(at + ": the " + conv.type() + " is not a GR site: " + conv.reason());
         }
-        ConvolutionLayer conv = (ConvolutionLayer) layer;
-        if (!Arrays.equals(conv.getKernelSize(), new int[]{3, 3})) {
-            throw new IllegalArgumentException(at + ": expected a 3x3 kernel, got " + Arrays.toString(conv.getKernelSize()));
+        GrSite site = conv.site();
+        if (site.depthwise() != b.depthwise()) {
+            throw new IllegalArgumentException(at + ": scales are for " + groupsText(b.groups()) + ", the layer is a "
+                    + conv.type() + " (" + groupsText(site.groups()) + ")");
         }
-        if (conv.getNIn() == 0) {
-            throw new IllegalArgumentException(at + ": nIn is not known; build the configuration with "
-                    + "setInputTypes(...) or set nIn on the layer");
+        if (site.kernel() != b.kernel()) {
+            throw new IllegalArgumentException(at + ": scales are for a " + b.kernel() + "x" + b.kernel()
+                    + " kernel, the conv has " + site.kernel() + "x" + site.kernel());
         }
-        if (conv.getNIn() != b.inChannels() || conv.getNOut() != b.outChannels()) {
+        if (site.inChannels() != b.inChannels() || site.outChannels() != b.outChannels()) {
             throw new IllegalArgumentException(at + ": scales are for " + b.inChannels() + "->" + b.outChannels()
-                    + " channels, the conv has " + conv.getNIn() + "->" + conv.getNOut());
+                    + " channels, the conv has " + site.inChannels() + "->" + site.outChannels());
         }
-        int[] stride = conv.getStride();
-        if (stride[0] != b.stride() || stride[1] != b.stride()) {
+        if (site.stride() != b.stride()) {
             throw new IllegalArgumentException(at + ": scales are for stride " + b.stride() + ", the conv has stride "
-                    + Arrays.toString(stride));
+                    + site.stride());
         }
-        if (!Arrays.equals(conv.getDilation(), new int[]{1, 1})) {
-            throw new IllegalArgumentException(at + ": expected dilation [1, 1], got " + Arrays.toString(conv.getDilation()));
-        }
-        ConvolutionMode mode = conv.getConvolutionMode();
-        boolean padOne = (mode == ConvolutionMode.Truncate || mode == ConvolutionMode.Strict)
-                && Arrays.equals(conv.getPadding(), new int[]{1, 1});
-        boolean sameAtStride1 = mode == ConvolutionMode.Same && b.stride() == 1;
-        if (!padOne && !sameAtStride1) {
-            throw new IllegalArgumentException(at + ": expected padding 1 on every side (ConvolutionMode.Truncate with "
-                    + "padding(1, 1), or Same at stride 1), got mode " + mode + " with padding "
-                    + Arrays.toString(conv.getPadding()) + " at stride " + b.stride());
-        }
-        if (consumers.size() != 1 || !(layerOf(conf, consumers.get(0)) instanceof BatchNormalization)) {
-            throw new IllegalArgumentException(at + ": expected exactly one consumer, a BatchNormalization layer; got "
-                    + consumers);
-        }
+        return site;
+    }
+
+    private static String groupsText(int groups) {
+        return groups == 1 ? "groups 1 (a dense conv)" : "groups " + groups + " (depthwise)";
+    }
+
+    private static String abbreviated(List<String> names) {
+        return names.size() <= 8 ? names.toString()
+                : new ArrayList<>(names.subList(0, 8)) + " and " + (names.size() - 8) + " more";
     }
 
     @Override

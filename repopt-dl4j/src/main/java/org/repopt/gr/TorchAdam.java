@@ -25,7 +25,7 @@ import java.util.Objects;
  * Decoupled weight decay and the Grad Mult on the update are not part of the updater: {@link RepOptimizer}
  * attaches them to each parameter as {@code POST_UPDATER} steps.
  */
-public final class TorchAdam implements IUpdater {
+public final class TorchAdam extends TorchUpdater {
 
     private static final long serialVersionUID = 1L;
 
@@ -36,10 +36,6 @@ public final class TorchAdam implements IUpdater {
     /** PyTorch's defaults. */
     public static final double DEFAULT_EPSILON = 1e-8;
 
-    @JsonProperty("learningRate")
-    private double learningRate;
-    @JsonProperty("learningRateSchedule")
-    private ISchedule learningRateSchedule;
     @JsonProperty("beta1")
     private final double beta1;
     @JsonProperty("beta2")
@@ -73,18 +69,13 @@ public final class TorchAdam implements IUpdater {
                       @JsonProperty("beta1") double beta1,
                       @JsonProperty("beta2") double beta2,
                       @JsonProperty("epsilon") double epsilon) {
-        if (learningRateSchedule == null && (!(learningRate >= 0) || Double.isInfinite(learningRate))) {
-            throw new IllegalArgumentException("learningRate must be finite and >= 0, got " + learningRate);
-        }
+        super(learningRate, learningRateSchedule);
         if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1)) {
             throw new IllegalArgumentException("beta1 and beta2 must be in [0, 1), got " + beta1 + " and " + beta2);
         }
         if (!(epsilon > 0) || Double.isInfinite(epsilon)) {
             throw new IllegalArgumentException("epsilon must be finite and > 0, got " + epsilon);
         }
-        this.learningRateSchedule = learningRateSchedule;
-        this.learningRate = learningRateSchedule != null && !Double.isFinite(learningRate)
-                ? learningRateSchedule.valueAt(0, 0) : learningRate;
         this.beta1 = beta1;
         this.beta2 = beta2;
         this.epsilon = epsilon;
@@ -111,32 +102,8 @@ public final class TorchAdam implements IUpdater {
 
     @Override
     public TorchAdam clone() {
-        return new TorchAdam(learningRate, learningRateSchedule == null ? null : learningRateSchedule.clone(),
+        return new TorchAdam(fixedLearningRate(), clonedSchedule(),
                 beta1, beta2, epsilon);
-    }
-
-    @Override
-    public double getLearningRate(int iteration, int epoch) {
-        return learningRateSchedule == null ? learningRate : learningRateSchedule.valueAt(iteration, epoch);
-    }
-
-    @Override
-    public boolean hasLearningRate() {
-        return true;
-    }
-
-    /**
-     * DL4J's {@code setLearningRate(ISchedule)} passes {@code NaN} as the fixed rate together with the schedule;
-     * the schedule then rules, and the fixed rate is kept at the schedule's first value so that the configuration
-     * stays valid and reloads from JSON.
-     */
-    @Override
-    public void setLrAndSchedule(double lr, ISchedule lrSchedule) {
-        if (lrSchedule == null && (!(lr >= 0) || Double.isInfinite(lr))) {
-            throw new IllegalArgumentException("learningRate must be finite and >= 0, got " + lr);
-        }
-        this.learningRateSchedule = lrSchedule;
-        this.learningRate = lrSchedule != null && !Double.isFinite(lr) ? lrSchedule.valueAt(0, 0) : lr;
     }
 
     @Override
@@ -148,19 +115,19 @@ public final class TorchAdam implements IUpdater {
             return false;
         }
         TorchAdam that = (TorchAdam) o;
-        return Double.compare(learningRate, that.learningRate) == 0 && Double.compare(beta1, that.beta1) == 0
+        return sameLearningRate(that) && Double.compare(beta1, that.beta1) == 0
                 && Double.compare(beta2, that.beta2) == 0 && Double.compare(epsilon, that.epsilon) == 0
-                && Objects.equals(learningRateSchedule, that.learningRateSchedule);
+               ;
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(learningRate, learningRateSchedule, beta1, beta2, epsilon);
+        return Objects.hash(learningRateHash(), beta1, beta2, epsilon);
     }
 
     @Override
     public String toString() {
-        return "TorchAdam{lr=" + (learningRateSchedule == null ? learningRate : learningRateSchedule)
+        return "TorchAdam{lr=" + learningRateText()
                 + ", beta1=" + beta1 + ", beta2=" + beta2 + ", epsilon=" + epsilon + "}";
     }
 

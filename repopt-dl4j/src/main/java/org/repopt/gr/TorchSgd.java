@@ -27,17 +27,13 @@ import java.util.Objects;
  * into its velocity; the two agree at a constant learning rate but not under a schedule, which is why the
  * training recipe (cosine decay) uses this updater.
  */
-public final class TorchSgd implements IUpdater {
+public final class TorchSgd extends TorchUpdater {
 
     private static final long serialVersionUID = 1L;
 
-    /** The paper's momentum (REFERENCE section 6). */
+    /** The paper's momentum (docs/METHOD.md#training-recipe). */
     public static final double DEFAULT_MOMENTUM = 0.9;
 
-    @JsonProperty("learningRate")
-    private double learningRate;
-    @JsonProperty("learningRateSchedule")
-    private ISchedule learningRateSchedule;
     @JsonProperty("momentum")
     private final double momentum;
     @JsonProperty("nesterov")
@@ -66,18 +62,13 @@ public final class TorchSgd implements IUpdater {
                      @JsonProperty("learningRateSchedule") ISchedule learningRateSchedule,
                      @JsonProperty("momentum") double momentum,
                      @JsonProperty("nesterov") boolean nesterov) {
-        if (learningRateSchedule == null && (!(learningRate >= 0) || Double.isInfinite(learningRate))) {
-            throw new IllegalArgumentException("learningRate must be finite and >= 0, got " + learningRate);
-        }
+        super(learningRate, learningRateSchedule);
         if (!(momentum >= 0 && momentum < 1)) {
             throw new IllegalArgumentException("momentum must be in [0, 1), got " + momentum);
         }
         if (nesterov && momentum == 0) {
             throw new IllegalArgumentException("Nesterov momentum needs momentum > 0");
         }
-        this.learningRateSchedule = learningRateSchedule;
-        this.learningRate = learningRateSchedule != null && !Double.isFinite(learningRate)
-                ? learningRateSchedule.valueAt(0, 0) : learningRate;
         this.momentum = momentum;
         this.nesterov = nesterov;
     }
@@ -90,11 +81,6 @@ public final class TorchSgd implements IUpdater {
     /** @return whether Nesterov momentum is used */
     public boolean nesterov() {
         return nesterov;
-    }
-
-    /** @return the schedule, or {@code null} for a constant learning rate */
-    public ISchedule learningRateSchedule() {
-        return learningRateSchedule;
     }
 
     @Override
@@ -120,32 +106,8 @@ public final class TorchSgd implements IUpdater {
 
     @Override
     public TorchSgd clone() {
-        return new TorchSgd(learningRate, learningRateSchedule == null ? null : learningRateSchedule.clone(),
+        return new TorchSgd(fixedLearningRate(), clonedSchedule(),
                 momentum, nesterov);
-    }
-
-    @Override
-    public double getLearningRate(int iteration, int epoch) {
-        return learningRateSchedule == null ? learningRate : learningRateSchedule.valueAt(iteration, epoch);
-    }
-
-    @Override
-    public boolean hasLearningRate() {
-        return true;
-    }
-
-    /**
-     * DL4J's {@code setLearningRate(ISchedule)} passes {@code NaN} as the fixed rate together with the schedule;
-     * the schedule then rules, and the fixed rate is kept at the schedule's first value so that the configuration
-     * stays valid and reloads from JSON.
-     */
-    @Override
-    public void setLrAndSchedule(double lr, ISchedule lrSchedule) {
-        if (lrSchedule == null && (!(lr >= 0) || Double.isInfinite(lr))) {
-            throw new IllegalArgumentException("learningRate must be finite and >= 0, got " + lr);
-        }
-        this.learningRateSchedule = lrSchedule;
-        this.learningRate = lrSchedule != null && !Double.isFinite(lr) ? lrSchedule.valueAt(0, 0) : lr;
     }
 
     @Override
@@ -157,18 +119,18 @@ public final class TorchSgd implements IUpdater {
             return false;
         }
         TorchSgd that = (TorchSgd) o;
-        return Double.compare(learningRate, that.learningRate) == 0 && Double.compare(momentum, that.momentum) == 0
-                && nesterov == that.nesterov && Objects.equals(learningRateSchedule, that.learningRateSchedule);
+        return sameLearningRate(that) && Double.compare(momentum, that.momentum) == 0
+                && nesterov == that.nesterov;
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(learningRate, learningRateSchedule, momentum, nesterov);
+        return Objects.hash(learningRateHash(), momentum, nesterov);
     }
 
     @Override
     public String toString() {
-        return "TorchSgd{lr=" + (learningRateSchedule == null ? learningRate : learningRateSchedule)
+        return "TorchSgd{lr=" + learningRateText()
                 + ", momentum=" + momentum + ", nesterov=" + nesterov + "}";
     }
 

@@ -21,7 +21,7 @@ public record BlockSpec(String name, int stage, int indexInStage, int in, int ou
     }
 
     /**
-     * The Hyper-Search initial value of {@code scale_conv} and {@code scale_1x1} (REFERENCE section 2): 1.0 for the
+     * The Hyper-Search initial value of {@code scale_conv} and {@code scale_1x1} (docs/METHOD.md#hyper-search-init): 1.0 for the
      * stem and the first block of a stage, {@code sqrt(2 / i)} for block {@code i > 0}.
      *
      * @return the initial scale

@@ -1,7 +1,7 @@
 package org.repopt.model;
 
 /**
- * The paper's RepOpt-VGG variants (Ding et al., ICLR 2023, Table 1; REFERENCE section 7): 3x3 layers per stage
+ * The paper's RepOpt-VGG variants (Ding et al., ICLR 2023, Table 1; docs/METHOD.md#model-family): 3x3 layers per stage
  * and width multipliers {@code a} (stages 1-3) and {@code b} (stage 4); stem {@code min(64, 64a)} channels; every
  * stage starts at stride 2, the stem included. Specs are at ImageNet shape; {@link VggSpec#withInput} and
  * {@link VggSpec#withClasses} adapt them.

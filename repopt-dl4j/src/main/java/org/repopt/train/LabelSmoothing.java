@@ -7,7 +7,7 @@ import org.nd4j.linalg.dataset.api.DataSetPreProcessor;
 import java.util.Arrays;
 
 /**
- * Label smoothing (the paper trains ImageNet with {@code e = 0.1}, REFERENCE section 6): replaces one-hot labels
+ * Label smoothing (the paper trains ImageNet with {@code e = 0.1}, docs/METHOD.md#training-recipe): replaces one-hot labels
  * {@code y} over {@code K} classes by
  * <pre>{@code
  * q = (1 - e) * y + e / K

@@ -3,7 +3,7 @@ package org.repopt.train;
 import java.nio.file.Path;
 
 /**
- * Named training recipes: the paper's (REFERENCE section 6) and this project's short Fashion-MNIST recipe. Each is
+ * Named training recipes: the paper's (docs/METHOD.md#training-recipe) and this project's short Fashion-MNIST recipe. Each is
  * a set of defaults a caller may override; none is tuned beyond what its comment says.
  */
 public enum Recipe {

@@ -15,7 +15,7 @@ import java.util.Objects;
  * TrainConfig config = TrainConfig.builder(Path.of("runs/b1")).epochs(120).batchSize(256).build();
  * }</pre>
  *
- * The defaults are the paper's ImageNet recipe (REFERENCE section 6): 120 epochs, batch 256, learning rate 0.1 with
+ * The defaults are the paper's ImageNet recipe (docs/METHOD.md#training-recipe): 120 epochs, batch 256, learning rate 0.1 with
  * cosine decay per iteration to 0 after 5 warm-up epochs, label smoothing 0.1. The optimizer itself (momentum,
  * Nesterov, weight decay, Grad Mult) belongs to the network's configuration, e.g.
  * {@link RepOptimizer#sgd(java.util.List)}; the trainer replaces only its learning rate by
@@ -24,17 +24,17 @@ import java.util.Objects;
  */
 public final class TrainConfig {
 
-    /** Epochs of the paper's ImageNet recipe (REFERENCE section 6). */
+    /** Epochs of the paper's ImageNet recipe (docs/METHOD.md#training-recipe). */
     public static final int DEFAULT_EPOCHS = 120;
-    /** Batch size of the paper's recipes (REFERENCE section 6). */
+    /** Batch size of the paper's recipes (docs/METHOD.md#training-recipe). */
     public static final int DEFAULT_BATCH_SIZE = 256;
-    /** Peak learning rate of the paper's recipes for batch 256 (REFERENCE section 6). */
+    /** Peak learning rate of the paper's recipes for batch 256 (docs/METHOD.md#training-recipe). */
     public static final double DEFAULT_LEARNING_RATE = RepOptimizer.DEFAULT_LEARNING_RATE;
-    /** Warm-up epochs of the paper's recipes (REFERENCE section 6). */
+    /** Warm-up epochs of the paper's recipes (docs/METHOD.md#training-recipe). */
     public static final int DEFAULT_WARMUP_EPOCHS = 5;
-    /** The cosine decays to 0 (REFERENCE section 6, "min 0"). */
+    /** The cosine decays to 0 (docs/METHOD.md#training-recipe, "min 0"). */
     public static final double DEFAULT_MIN_LEARNING_RATE = 0.0;
-    /** Label smoothing of the paper's ImageNet recipe (REFERENCE section 6). */
+    /** Label smoothing of the paper's ImageNet recipe (docs/METHOD.md#training-recipe). */
     public static final double DEFAULT_LABEL_SMOOTHING = 0.1;
     /** The reference code's default seed ({@code _C.SEED = 0}). */
     public static final long DEFAULT_SEED = 0L;

@@ -8,7 +8,7 @@ import org.nd4j.shade.jackson.annotation.JsonProperty;
 import java.util.Objects;
 
 /**
- * The paper's learning rate per iteration: linear warm-up, then cosine decay to a minimum (REFERENCE section 6;
+ * The paper's learning rate per iteration: linear warm-up, then cosine decay to a minimum (docs/METHOD.md#training-recipe;
  * the reference code uses timm's {@code CosineLRScheduler} stepped per iteration, warm-up start 0, min 0).
  *
  * <p>With {@code t} the 0-based index of the update (DL4J's iteration count when the update runs), {@code W}

@@ -1,7 +1,7 @@
 /**
  * The training loop a user runs. {@link org.repopt.train.Trainer} trains any DL4J {@code ComputationGraph} with one
  * NCHW input and one softmax/MCXENT output on an {@link org.repopt.data.ImageDataset}, as configured by an immutable
- * {@link org.repopt.train.TrainConfig} (defaults: the paper's recipe, REFERENCE section 6): per-iteration
+ * {@link org.repopt.train.TrainConfig} (defaults: the paper's recipe, docs/METHOD.md#training-recipe): per-iteration
  * {@link org.repopt.train.WarmupCosineSchedule} saved with the model, {@link org.repopt.train.LabelSmoothing}, NaN
  * detection ({@link org.repopt.train.TrainingDivergedException}), test evaluation, a progress bar, a
  * {@code metrics.jsonl} line per epoch, and atomic per-epoch checkpoints (the last two kept, verified by SHA-256 on

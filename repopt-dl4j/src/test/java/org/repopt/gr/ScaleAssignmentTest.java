@@ -7,7 +7,9 @@ import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.ActivationLayer;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D;
 import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
@@ -26,6 +28,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -40,7 +43,7 @@ class ScaleAssignmentTest {
         ComputationGraphConfiguration.GraphBuilder g = new NeuralNetConfiguration.Builder().dataType(DataType.DOUBLE)
                 .graphBuilder().addInputs("x")
                 .addLayer("c1", new ConvolutionLayer.Builder(3, 3).stride(2, 2).padding(padding, padding)
-                        .convolutionMode(mode).nOut(4).hasBias(false).build(), "x");
+                        .convolutionMode(mode).nOut(4).hasBias(false).activation(Activation.IDENTITY).build(), "x");
         String after1 = "c1";
         if (bnAfterFirst) {
             g.addLayer("n1", new BatchNormalization.Builder().build(), "c1");
@@ -48,7 +51,8 @@ class ScaleAssignmentTest {
         }
         return g.addLayer("r1", new ActivationLayer(Activation.RELU), after1)
                 .addLayer("c2", new ConvolutionLayer.Builder(3, 3).stride(1, 1).padding(1, 1)
-                        .convolutionMode(ConvolutionMode.Truncate).nOut(4).hasBias(false).build(), "r1")
+                        .convolutionMode(ConvolutionMode.Truncate).nOut(4).hasBias(false)
+                        .activation(Activation.IDENTITY).build(), "r1")
                 .addLayer("n2", new BatchNormalization.Builder().build(), "c2")
                 .addLayer("r2", new ActivationLayer(Activation.RELU), "n2")
                 .addLayer("p", new GlobalPoolingLayer.Builder(PoolingType.AVG).build(), "r2")
@@ -84,7 +88,7 @@ class ScaleAssignmentTest {
     void wrongBlockCount() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> ScaleAssignment.byForwardOrder(userGraph(ConvolutionMode.Truncate, 1, true), scales));
-        assertTrue(e.getMessage().contains(scales.size() + " blocks") && e.getMessage().contains("2 3x3 conv layers"),
+        assertTrue(e.getMessage().contains(scales.size() + " blocks") && e.getMessage().contains("2 GR sites [c1, c2]"),
                 e.getMessage());
     }
 
@@ -103,7 +107,8 @@ class ScaleAssignmentTest {
     void samePaddingAtStrideTwoIsRefused() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> ScaleAssignment.byForwardOrder(userGraph(ConvolutionMode.Same, 0, true), twoBlocks()));
-        assertTrue(e.getMessage().contains("layer 'c1'") && e.getMessage().contains("padding 1"), e.getMessage());
+        assertTrue(e.getMessage().contains("layer 'c1'") && e.getMessage().contains("padding(1, 1)")
+                && e.getMessage().contains("Same pads asymmetrically at stride 2"), e.getMessage());
     }
 
     @Test
@@ -167,5 +172,99 @@ class ScaleAssignmentTest {
                 .getLayerConf().getLayer();
         assertEquals(1, out.getRegularization().size());
         assertTrue(out.getRegularizationBias().isEmpty());
+    }
+
+    @Test
+    void aNetworkWithoutAnyGrSiteIsOneLine() {
+        ComputationGraphConfiguration noSite = new NeuralNetConfiguration.Builder().graphBuilder().addInputs("x")
+                .addLayer("c", new ConvolutionLayer.Builder(3, 3).padding(1, 1).nOut(4)
+                        .activation(Activation.IDENTITY).build(), "x")
+                .addLayer("p", new GlobalPoolingLayer.Builder(PoolingType.AVG).build(), "c")
+                .addLayer("o", new OutputLayer.Builder().nOut(2).build(), "p")
+                .setOutputs("o").setInputTypes(InputType.convolutional(6, 6, 1)).build();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> RepOptimizer.sgd(twoBlocks()).applyTo(noSite));
+        assertFalse(e.getMessage().contains("\n"));
+        assertTrue(e.getMessage().contains("no GR site") && e.getMessage().contains("c: ConvolutionLayer, not a GR site: "
+                + "feeds 'p' (GlobalPoolingLayer), expected a BatchNormalization"), e.getMessage());
+    }
+
+    @Test
+    void scalesForOtherLayerNamesListBothNames() {
+        double[] s = {1, 2, 3, 4};
+        List<BlockScales> other = List.of(new BlockScales("stage0", 3, 4, 2, s, s, null),
+                new BlockScales("stage1.0", 4, 4, 1, s, s, s));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> RepOptimizer.sgd(other)
+                .mapByBlockName().applyTo(userGraph(ConvolutionMode.Truncate, 1, true)));
+        assertTrue(e.getMessage().contains("[stage0, stage1.0]") && e.getMessage().contains("GR sites are [c1, c2]"),
+                e.getMessage());
+        List<BlockScales> named = List.of(twoBlocks().get(0).renamed("c1"), twoBlocks().get(1).renamed("c2"));
+        assertEquals(List.of("c1", "c2"), List.copyOf(ScaleAssignment.byBlockName(
+                userGraph(ConvolutionMode.Truncate, 1, true), named).byLayer().keySet()));
+    }
+
+    @Test
+    void aLayerThatIsNotAConvIsNamedWithWhatItIs() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ScaleAssignment.byName(
+                userGraph(ConvolutionMode.Truncate, 1, true), twoBlocks(), Map.of("a", "c1", "b", "n2")));
+        assertTrue(e.getMessage().contains("block b (layer 'n2'): is a BatchNormalization, not a conv layer")
+                && e.getMessage().contains("[c1, c2]"), e.getMessage());
+    }
+
+    private static ComputationGraphConfiguration depthwiseGraph(boolean bias) {
+        return new NeuralNetConfiguration.Builder().dataType(DataType.DOUBLE).graphBuilder().addInputs("x")
+                .addLayer("dw", new DepthwiseConvolution2D.Builder(3, 3).padding(1, 1).hasBias(bias)
+                        .convolutionMode(ConvolutionMode.Truncate).activation(Activation.IDENTITY).build(), "x")
+                .addLayer("bn", new BatchNormalization.Builder().build(), "dw")
+                .addLayer("p", new GlobalPoolingLayer.Builder(PoolingType.AVG).build(), "bn")
+                .addLayer("o", new OutputLayer.Builder().nOut(2).build(), "p")
+                .setOutputs("o").setInputTypes(InputType.convolutional(6, 6, 4)).build();
+    }
+
+    @Test
+    void depthwiseSitesTakeDepthwiseScalesOnly() {
+        double[] s = {1, 2, 3, 4};
+        BlockScales dw = BlockScales.depthwise("dw", 4, 1, 3, s, s);
+        ScaleAssignment ok = ScaleAssignment.byBlockName(depthwiseGraph(false), List.of(dw));
+        assertTrue(ok.siteOf("dw").depthwise());
+        IllegalArgumentException bias = assertThrows(IllegalArgumentException.class,
+                () -> ScaleAssignment.byBlockName(depthwiseGraph(true), List.of(dw)));
+        assertTrue(bias.getMessage().contains("dw: DepthwiseConvolution2D, not a GR site")
+                && bias.getMessage().contains("hasBias(false)"), bias.getMessage());
+        IllegalArgumentException dense = assertThrows(IllegalArgumentException.class,
+                () -> ScaleAssignment.byBlockName(depthwiseGraph(false), List.of(new BlockScales("dw", 4, 4, 1, s, s, s))));
+        assertTrue(dense.getMessage().contains("scales are for groups 1 (a dense conv), the layer is a "
+                + "DepthwiseConvolution2D (groups 4 (depthwise))"), dense.getMessage());
+        IllegalArgumentException kernel = assertThrows(IllegalArgumentException.class,
+                () -> ScaleAssignment.byBlockName(depthwiseGraph(false), List.of(BlockScales.depthwise("dw", 4, 1, 5, s, s))));
+        assertTrue(kernel.getMessage().contains("scales are for a 5x5 kernel, the conv has 3x3"), kernel.getMessage());
+    }
+
+    @Test
+    void aMultiLayerConfigurationIsAssignedByItsLayerNames() {
+        double[] s = {1, 2, 3, 4};
+        MultiLayerConfiguration conf = GrSitesTest.userMultiLayer();
+        List<BlockScales> blocks = List.of(new BlockScales("a", 2, 4, 1, s, s, null), new BlockScales("b", 4, 4, 1, s, s, s));
+        assertEquals(List.of("layer0", "second"),
+                List.copyOf(ScaleAssignment.byForwardOrder(conf, blocks).byLayer().keySet()));
+    }
+
+    @Test
+    void hyperParametersAreCheckedWhenSetNotWhenApplied() {
+        RepOptimizer.Builder sgd = RepOptimizer.sgd(twoBlocks());
+        for (double m : new double[]{-0.1, 1.0, Double.NaN}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> sgd.momentum(m));
+            assertEquals("momentum must be in [0, 1), got " + m, e.getMessage());
+        }
+        RepOptimizer.Builder adamw = RepOptimizer.adamw(twoBlocks());
+        IllegalArgumentException betas = assertThrows(IllegalArgumentException.class, () -> adamw.betas(0.9, 1.0));
+        assertEquals("beta1 and beta2 must be in [0, 1), got 0.9 and 1.0", betas.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> adamw.betas(-0.5, 0.999));
+        for (double eps : new double[]{0, -1e-8, Double.POSITIVE_INFINITY, Double.NaN}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> adamw.epsilon(eps));
+            assertEquals("epsilon must be finite and > 0, got " + eps, e.getMessage());
+        }
+        sgd.momentum(0).nesterov(false).momentum(0.5);
+        adamw.betas(0, 0.5).epsilon(1e-12);
     }
 }

@@ -6,7 +6,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The paper's model sizes (REFERENCE section 7) from our configurations. */
+/** The paper's model sizes (docs/METHOD.md#model-family) from our configurations. */
 class ModelStatsTest {
 
     @ParameterizedTest(name = "RepOpt-VGG-{0}: {1}M params, {2}G multiply-accumulates (the paper's FLOPs)")

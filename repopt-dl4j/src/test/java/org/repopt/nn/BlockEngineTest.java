@@ -66,6 +66,25 @@ class BlockEngineTest {
     }
 
     @Test
+    void theOneLineOnAnAlreadyFusedNetworkPutsTheGradMultOnTheFusedKernels() {
+        // A saved zip of a fused network (the fine-tune path) holds ConvBnReluLayers, not plain convs.
+        Assumptions.assumeTrue(OneDnn.available(), () -> "oneDNN not present: " + OneDnn.unavailableReason());
+        ComputationGraph saved = RepOptVgg.builder(spec).dataType(DataType.FLOAT).engine(BlockEngine.ONEDNN)
+                .build().init();
+        assertEquals(spec.blocks().size(), ConvBnReluFusion.fusedLayers(saved.getConfiguration()).size());
+        ComputationGraph tuned = RepOptimizer.sgd(TinySpecs.randomScales(spec, 3)).fineTune().learningRate(0.01)
+                .applyTo(saved);
+        assertEquals(ConvBnReluFusion.fusedLayers(saved.getConfiguration()),
+                ConvBnReluFusion.fusedLayers(tuned.getConfiguration()));
+        assertEquals(saved.params(), tuned.params());
+        for (String fusedLayer : ConvBnReluFusion.fusedLayers(tuned.getConfiguration())) {
+            ConvBnReluLayer layer = (ConvBnReluLayer) tuned.getLayer(fusedLayer).conf().getLayer();
+            assertInstanceOf(GradMultHook.class, layer.getRegularizationByParam("W").get(0), fusedLayer);
+        }
+        tuned.fit(TinySpecs.batch(spec, 4, 5, DataType.FLOAT));
+    }
+
+    @Test
     void dl4jEngineAndDoubleKeepThreeLayers() {
         ComputationGraph dl4j = RepOptVgg.builder(spec).engine(BlockEngine.DL4J).build().init();
         ComputationGraph dbl = RepOptVgg.builder(spec).dataType(DataType.DOUBLE).build().init();

@@ -15,18 +15,47 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** One golden test vector of {@code shared/golden} (format: its {@code about} field). */
+/**
+ * One golden test vector of {@code src/test/resources/golden} (format: its README and each file's {@code about}
+ * field). Two kinds: a chain of CSLA blocks (no {@code kind} field, {@link Kind#VGG}) and the depthwise form
+ * ({@code "kind": "depthwise"}, {@link Kind#DEPTHWISE}). A case of any other kind or rule is refused when read, so a
+ * harness never skips it.
+ */
 public final class GoldenCase {
 
-    /** One CSLA block of the case. */
+    /** The network a case trains. */
+    public enum Kind {
+        /** {@code relu(bn(conv3x3))} blocks, GAP, linear: every conv re-parameterized. */
+        VGG,
+        /** Stem conv, then per stage a plain pointwise conv and a re-parameterized depthwise 3x3 conv, GAP, linear. */
+        DEPTHWISE
+    }
+
+    /** One CSLA block of a {@link Kind#VGG} case. */
     public record Block(BlockScales scales, double[] plainInitKernel, double[] gradMult,
                         double[] cslaKernel3x3, double[] cslaKernel1x1) {
     }
 
+    /**
+     * One stage of a {@link Kind#DEPTHWISE} case; kernels flat row-major, pointwise {@code [C,C,1,1]}, depthwise
+     * {@code [C,1,3,3]}.
+     */
+    public record Stage(BlockScales scales, double[] pointwise, double[] depthwiseCsla, double[] plainInit,
+                        double[] gradMult) {
+    }
+
     public final String name;
+    public final Kind kind;
     public final String rule;
     public final JsonNode hyper;
+    /** VGG cases: the blocks in forward order. */
     public final List<Block> blocks = new ArrayList<>();
+    /** Depthwise cases: the channels of every conv after the stem. */
+    public final int channels;
+    /** Depthwise cases: the stem kernel {@code [channels, inputChannels, 3, 3]}. */
+    public final double[] stem;
+    /** Depthwise cases: the stages in forward order. */
+    public final List<Stage> stages = new ArrayList<>();
     public final int classes;
     public final int features;
     /** Linear weight, [classes, features] as in the file. */
@@ -35,23 +64,44 @@ public final class GoldenCase {
     public final List<double[]> batchX = new ArrayList<>();
     public final List<long[]> batchShape = new ArrayList<>();
     public final List<int[]> batchY = new ArrayList<>();
-    /** steps.get(k): parameter name (w_i, g_i, b_i, lw, lb) to values after step k. */
+    /** steps.get(k): parameter name (as the case names it) to values after step k. */
     public final List<Map<String, double[]>> steps = new ArrayList<>();
     public final List<Double> lossPlain = new ArrayList<>();
 
     private GoldenCase(String name, JsonNode root) {
         this.name = name;
+        this.kind = kindOf(name, root);
         this.rule = root.get("rule").asText();
+        if (!"sgd".equals(rule) && !("adamw".equals(rule) && kind == Kind.VGG)) {
+            throw new IllegalArgumentException(name + ": unknown rule '" + rule + "' for a " + kind
+                    + " case (known: sgd, and adamw for the VGG kind)");
+        }
         this.hyper = root.get("hyper");
-        JsonNode bs = root.get("blocks");
-        for (int i = 0; i < bs.size(); i++) {
-            JsonNode b = bs.get(i);
-            BlockScales s = new BlockScales("block" + i, b.get("cin").asInt(), b.get("cout").asInt(),
-                    b.get("stride").asInt(), doubles(b.get("scale_conv")), doubles(b.get("scale_1x1")),
-                    b.get("scale_identity").isNull() ? null : doubles(b.get("scale_identity")));
-            blocks.add(new Block(s, doubles(b.get("plain_init_kernel")), doubles(b.get("grad_mult")),
-                    b.has("csla_kernel_3x3") ? doubles(b.get("csla_kernel_3x3")) : null,
-                    b.has("csla_kernel_1x1") ? doubles(b.get("csla_kernel_1x1")) : null));
+        if (kind == Kind.VGG) {
+            JsonNode bs = root.get("blocks");
+            for (int i = 0; i < bs.size(); i++) {
+                JsonNode b = bs.get(i);
+                BlockScales s = new BlockScales("block" + i, b.get("cin").asInt(), b.get("cout").asInt(),
+                        b.get("stride").asInt(), doubles(b.get("scale_conv")), doubles(b.get("scale_1x1")),
+                        b.get("scale_identity").isNull() ? null : doubles(b.get("scale_identity")));
+                blocks.add(new Block(s, doubles(b.get("plain_init_kernel")), doubles(b.get("grad_mult")),
+                        b.has("csla_kernel_3x3") ? doubles(b.get("csla_kernel_3x3")) : null,
+                        b.has("csla_kernel_1x1") ? doubles(b.get("csla_kernel_1x1")) : null));
+            }
+            channels = 0;
+            stem = null;
+        } else {
+            channels = root.get("channels").asInt();
+            stem = doubles(root.get("stem"));
+            JsonNode ss = root.get("stages");
+            for (int i = 0; i < ss.size(); i++) {
+                JsonNode s = ss.get(i);
+                JsonNode sid = s.get("scale_identity");
+                BlockScales scales = BlockScales.depthwise(depthwiseName(i), channels, 1, 3, doubles(s.get("scale_conv")),
+                        sid == null || sid.isNull() ? null : doubles(sid));
+                stages.add(new Stage(scales, doubles(s.get("pointwise")), doubles(s.get("depthwise_csla")),
+                        doubles(s.get("plain_init")), doubles(s.get("grad_mult"))));
+            }
         }
         JsonNode lin = root.get("linear");
         classes = lin.get("classes").asInt();
@@ -81,14 +131,36 @@ public final class GoldenCase {
         }
     }
 
-    /** Reads a case file. */
+    private static Kind kindOf(String name, JsonNode root) {
+        JsonNode k = root.get("kind");
+        if (k == null || k.isNull()) {
+            if (!root.has("blocks")) {
+                throw new IllegalArgumentException(name + ": no \"kind\" and no \"blocks\"; not a golden case this "
+                        + "harness knows (kinds: VGG without a kind field, \"depthwise\")");
+            }
+            return Kind.VGG;
+        }
+        if ("depthwise".equals(k.asText())) {
+            return Kind.DEPTHWISE;
+        }
+        throw new IllegalArgumentException(name + ": unknown kind '" + k.asText() + "' (known: \"depthwise\", or no "
+                + "kind field for a chain of CSLA blocks); teach GoldenEquivalenceTest the new kind");
+    }
+
+    /** Reads a case file; refuses an unknown kind or rule. */
     public static GoldenCase read(Path file) throws IOException {
         return new GoldenCase(file.getFileName().toString(), new ObjectMapper().readTree(file.toFile()));
     }
 
-    /** @return the case's block scales in forward order */
+    /** @return the name of depthwise stage {@code i}'s depthwise conv, as the case's parameters name it */
+    public static String depthwiseName(int i) {
+        return "dw" + i;
+    }
+
+    /** @return the re-parameterized blocks' scales in forward order (named {@code block<i>} or {@code dw<i>}) */
     public List<BlockScales> scales() {
-        return blocks.stream().map(Block::scales).toList();
+        return kind == Kind.VGG ? blocks.stream().map(Block::scales).toList()
+                : stages.stream().map(Stage::scales).toList();
     }
 
     /** @return batch k as a DataSet of the given type, labels one-hot */
