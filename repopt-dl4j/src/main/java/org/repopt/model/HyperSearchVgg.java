@@ -104,7 +104,7 @@ public final class HyperSearchVgg extends VggModel {
     }
 
     /**
-     * The scales a Hyper-Search starts from (REFERENCE section 2): {@code s3 = s1 = 1} for the stem and each stage's
+     * The scales a Hyper-Search starts from (docs/METHOD.md#hyper-search-init): {@code s3 = s1 = 1} for the stem and each stage's
      * first block, {@code sqrt(2/i)} for block {@code i > 0}, {@code sid = 1}.
      *
      * @param spec an architecture
@@ -121,7 +121,7 @@ public final class HyperSearchVgg extends VggModel {
                     b.hasIdentity() ? identity : null));
         }
         return new ScalesFile("RepOpt-VGG-" + spec.name(), spec.depths(), null,
-                "Hyper-Search initial values (REFERENCE section 2), not searched", blocks);
+                "Hyper-Search initial values (docs/METHOD.md#hyper-search-init), not searched", blocks);
     }
 
     /**
