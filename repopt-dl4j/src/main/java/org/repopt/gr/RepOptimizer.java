@@ -56,8 +56,9 @@ import java.util.Objects;
  * layers named as DL4J names them ({@code layer0, layer1, ...} unless the layer has its own name).
  *
  * <p>Global state: {@link OneDnnHelpers#enable()} switches DL4J's oneDNN helpers on where the backend has them (one log
- * line, once; nothing on a backend without oneDNN), and the Rule of Initialization seeds ND4J's random generator
- * ({@link Reinit}). Nothing else outside the returned network is touched.
+ * line, once; nothing on a backend without oneDNN). The Rule of Initialization draws from a generator of its own
+ * ({@link Reinit}), so the caller's ND4J generator is neither re-seeded nor advanced; {@code init()} seeds ND4J's
+ * generator from the configuration's seed, as DL4J always does. Nothing else outside the returned network is touched.
  */
 public final class RepOptimizer {
 
