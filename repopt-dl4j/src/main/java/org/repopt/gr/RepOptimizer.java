@@ -280,9 +280,7 @@ public final class RepOptimizer {
          * @return the new configuration
          */
         public ComputationGraphConfiguration configure(ComputationGraphConfiguration conf) {
-            ComputationGraphConfiguration split = ConvBnReluFusion.unfuse(conf);
-            ComputationGraphConfiguration configured = configure(split, assign(split));
-            return split == conf ? configured : ConvBnReluFusion.fuse(configured);
+            return configure(conf, assign(conf));
         }
 
         private ComputationGraphConfiguration configure(ComputationGraphConfiguration conf,
@@ -331,14 +329,12 @@ public final class RepOptimizer {
          * @throws IllegalStateException when re-initializing a network that is not fresh
          */
         public ComputationGraph applyTo(ComputationGraph net) {
-            // Scales are assigned on the three-layer form; a fused layer keeps its conv's name and kernel, so the
-            // network goes back to the fused form with the Grad Mult on the same kernels.
-            ComputationGraph split = ConvBnReluFusion.unfuse(net);
             if (reinitializes()) {
-                Reinit.requireFresh(split);
+                // A fused conv-BN-ReLU layer is a GR site in place (its kernel is its conv's, under the same name);
+                // only the freshness check needs the three-layer form, to see the batch norms' state.
+                Reinit.requireFresh(ConvBnReluFusion.unfuse(net));
             }
-            ComputationGraph built = build(split.getConfiguration(), split.params().dup());
-            return split == net ? built : ConvBnReluFusion.fuse(built);
+            return build(net.getConfiguration(), net.params().dup());
         }
 
         /**
@@ -398,13 +394,6 @@ public final class RepOptimizer {
 
         /** Configures, initializes (with {@code params} where given) and re-initializes unless fine-tuning. */
         private ComputationGraph build(ComputationGraphConfiguration conf, INDArray params) {
-            ComputationGraphConfiguration split = ConvBnReluFusion.unfuse(conf);
-            if (split != conf) {
-                if (params != null) {
-                    throw new IllegalStateException("internal: parameters given with a fused configuration");
-                }
-                return ConvBnReluFusion.fuse(build(split, null));
-            }
             OneDnnHelpers.enable();
             ScaleAssignment assignment = assign(conf);
             ComputationGraphConfiguration configured = configure(conf, assignment);
