@@ -113,6 +113,19 @@ class MultiLayerRepOptimizerTest {
     }
 
     @Test
+    void theBaselineOnAMultiLayerNetworkHasNoGradMultAndKeepsItsInit() {
+        MultiLayerConfiguration conf = GrSitesTest.userMultiLayer();
+        MultiLayerNetwork plain = new MultiLayerNetwork(conf.clone());
+        plain.init();
+        MultiLayerNetwork net = RepOptimizer.baseline(GradMult.Form.SGD).weightDecay(1e-3).applyTo(plain);
+        assertEquals(plain.params(), net.params());
+        BaseLayer conv = (BaseLayer) net.getLayerWiseConfigurations().getConf(4).getLayer();
+        assertEquals(List.of(new org.nd4j.linalg.learning.regularization.L2Regularization(1e-3)),
+                conv.getRegularization());
+        net.fit(batch(0));
+    }
+
+    @Test
     void refusalsAreTheGraphs() {
         MultiLayerNetwork trained = optimizer("sgd").applyTo(GrSitesTest.userMultiLayer());
         trained.fit(batch(0));
