@@ -34,7 +34,7 @@ class RunCommandsTest {
     @TempDir
     static Path data;
 
-    private record Run(int exit, String err) {
+    record Run(int exit, String err) {
     }
 
     @BeforeAll
@@ -46,7 +46,7 @@ class RunCommandsTest {
     }
 
     /** An IDX file: random pixels (seed &gt; 0) or labels {@code i % 10} (seed 0). */
-    private static void writeIdx(Path file, int magic, int[] dims, long seed) throws IOException {
+    static void writeIdx(Path file, int magic, int[] dims, long seed) throws IOException {
         int n = Arrays.stream(dims).reduce(1, (a, b) -> a * b);
         ByteBuffer b = ByteBuffer.allocate(4 + 4 * dims.length + n).putInt(magic);
         Arrays.stream(dims).forEach(b::putInt);
@@ -63,7 +63,7 @@ class RunCommandsTest {
         }
     }
 
-    private static Run run(String... args) {
+    static Run run(String... args) {
         CommandLine cl = RepoptCli.commandLine();
         StringWriter err = new StringWriter();
         cl.setOut(new PrintWriter(new StringWriter()));
