@@ -4,7 +4,6 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastMulOp;
-import org.nd4j.linalg.api.ops.impl.scalar.ScalarMultiplication;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.learning.regularization.Regularization;
@@ -144,9 +143,9 @@ public final class GradMultHook implements Regularization {
         if (f.centre != null) {
             INDArray tap = viewAs(gradView, out, in, taps).get(NDArrayIndex.all(), NDArrayIndex.all(),
                     NDArrayIndex.point(centre));
-            scaleRows(tap, f.centre);
+            CentreTapAlgebra.scaleRows(tap, f.centre);
         }
-        scaleRows(rows, f.rows);
+        CentreTapAlgebra.scaleRows(rows, f.rows);
         for (int o : f.zeroRows) {
             // s_k[o]^p == 0: the rows pass used 1, so the taps off the centre still hold G; they get 0
             INDArray row = rows.get(NDArrayIndex.point(o), NDArrayIndex.all()).reshape('c', new long[]{in, taps});
@@ -156,16 +155,6 @@ public final class GradMultHook implements Regularization {
         if (diagonal != null) {
             diagonal.assign(diagonalValues.muli(f.diagonal));
         }
-    }
-
-    /**
-     * {@code x[o, :] *= s[o]} for a rank-2 view whose rows may be strided: ND4J's scalar op along dimension 1, one
-     * scalar per row (the per-row loop libnd4j runs fast; its broadcast along dimension 0 walks columns).
-     */
-    private static void scaleRows(INDArray x, INDArray s) {
-        ScalarMultiplication op = new ScalarMultiplication(x, s, x, 0.0);
-        op.setDimension(1);
-        Nd4j.getExecutioner().exec(op);
     }
 
     /**

@@ -83,18 +83,19 @@ class GradMultHookTest {
                     new GradMultHook(s, form, ApplyStep.BEFORE_UPDATER).apply(null, rank4, 0.1, 0, 0);
                     assertWithinBound(s, form, u, g, expected, rank4, what + " rank 4");
 
-                    // the flat view of a layer's gradient, [bias | W]: only W changes, in place
-                    long bias = 3;
+                    // the flat view of a layer's gradient inside a network's, [... | bias | W]: only W changes
+                    for (long bias : new long[]{3, 36, 40}) {
                     INDArray layer = Nd4j.rand(type, 1, bias + g.length());
                     INDArray before = layer.dup();
                     INDArray flat = layer.get(NDArrayIndex.point(0), NDArrayIndex.interval(bias, bias + g.length()));
                     flat.assign(g.reshape('c', new long[]{g.length()}));
                     new GradMultHook(s, form, ApplyStep.BEFORE_UPDATER).apply(null, flat, 0.1, 0, 0);
                     INDArray w = layer.get(NDArrayIndex.point(0), NDArrayIndex.interval(bias, bias + g.length()));
-                    assertWithinBound(s, form, u, g, expected, w.reshape('c', dl4jShape(s)), what + " flat view");
+                    assertWithinBound(s, form, u, g, expected, w.reshape('c', dl4jShape(s)), what + " flat view at " + bias);
                     assertArrayEquals(before.get(NDArrayIndex.point(0), NDArrayIndex.interval(0, bias))
                             .toDoubleVector(), layer.get(NDArrayIndex.point(0), NDArrayIndex.interval(0, bias))
                             .toDoubleVector(), 0.0, what + " bias untouched");
+                    }
                 }
             }
         }
