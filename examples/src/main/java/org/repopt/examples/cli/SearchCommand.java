@@ -99,10 +99,7 @@ final class SearchCommand implements Callable<Integer> {
                 .weightDecay(train.weightDecay(recipe));
         TrainConfig config = train.config(recipe, Path.of("runs", "search-" + net.name() + "-" + ds.name()));
         try (RunFolder run = RunInfo.startRun(config.outputDir())) {
-            SearchResult r = search.run(ds, new Trainer(config, System.out), run);
-            System.out.println("Hyper-Search of " + net.name() + " on " + ds.name() + ": " + r.training().summary());
-            System.out.println("scales=" + r.file());
-            return 0;
+            return report(net.name(), ds, search.run(ds, new Trainer(config, System.out), run));
         }
     }
 
