@@ -5,7 +5,6 @@ import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastMulOp;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.learning.regularization.Regularization;
 import org.nd4j.shade.jackson.annotation.JsonCreator;
 import org.nd4j.shade.jackson.annotation.JsonIgnore;
@@ -121,9 +120,10 @@ public final class GradMultHook implements Regularization {
                 Nd4j.exec(new BroadcastMulOp(rows, f.rows, rows, 1));
                 return;
             }
-            INDArray before = rowsOf(rows, 0, centre);
-            INDArray after = rowsOf(rows, centre + 1, taps);
-            INDArray tap = rowsOf(rows, centre, centre + 1);
+            INDArray before = view(rows, 0, new long[]{centre, out}, new long[]{out, 1});
+            INDArray after = view(rows, (long) (centre + 1) * out, new long[]{taps - centre - 1, out},
+                    new long[]{out, 1});
+            INDArray tap = view(rows, (long) centre * out, new long[]{1, out}, new long[]{out, 1});
             Nd4j.exec(new BroadcastMulOp(before, f.rows, before, 1));
             Nd4j.exec(new BroadcastMulOp(after, f.rows, after, 1));
             Nd4j.exec(new BroadcastMulOp(tap, f.centre, tap, 1));
@@ -136,21 +136,19 @@ public final class GradMultHook implements Regularization {
         INDArray diagonalValues = null;
         if (f.diagonal != null) {
             // [o, o, c, c]: a 1-D view with stride (in + 1) * k * k; its out values are kept to be set exactly
-            long length = (long) out * in * taps;
-            diagonal = viewAs(gradView, length).get(NDArrayIndex.interval(centre, (long) (in + 1) * taps, length));
+            diagonal = view(rows, centre, new long[]{out}, new long[]{(long) (in + 1) * taps});
             diagonalValues = diagonal.dup();
         }
         if (f.centre != null) {
-            INDArray tap = viewAs(gradView, out, in, taps).get(NDArrayIndex.all(), NDArrayIndex.all(),
-                    NDArrayIndex.point(centre));
+            INDArray tap = view(rows, centre, new long[]{out, in}, new long[]{(long) in * taps, taps});
             CentreTapAlgebra.scaleRows(tap, f.centre);
         }
         CentreTapAlgebra.scaleRows(rows, f.rows);
         for (int o : f.zeroRows) {
             // s_k[o]^p == 0: the rows pass used 1, so the taps off the centre still hold G; they get 0
-            INDArray row = rows.get(NDArrayIndex.point(o), NDArrayIndex.all()).reshape('c', new long[]{in, taps});
-            row.get(NDArrayIndex.all(), NDArrayIndex.interval(0, centre)).assign(0);
-            row.get(NDArrayIndex.all(), NDArrayIndex.interval(centre + 1, taps)).assign(0);
+            long row = (long) o * in * taps;
+            view(rows, row, new long[]{in, centre}, new long[]{taps, 1}).assign(0);
+            view(rows, row + centre + 1, new long[]{in, taps - centre - 1}, new long[]{taps, 1}).assign(0);
         }
         if (diagonal != null) {
             diagonal.assign(diagonalValues.muli(f.diagonal));
@@ -158,25 +156,22 @@ public final class GradMultHook implements Regularization {
     }
 
     /**
-     * Rows {@code [from, to)} of a c-order {@code [n, m]} view, sharing its memory. Not {@code get(interval, all())}:
-     * ND4J 1.0.0-M2.1 returns an empty array for that on a view that starts inside a larger buffer (a layer's
-     * gradient inside the network's) when {@code from > 0}.
+     * A view of the c-order contiguous {@code rows}' memory, {@code from} values after its start. Built directly, not
+     * with {@code get(...)}: ND4J 1.0.0-M2.1 returns an empty array for {@code get(interval, all())} on a view that
+     * starts inside a larger buffer (a layer's gradient inside the network's).
      */
-    private static INDArray rowsOf(INDArray rows, long from, long to) {
-        long m = rows.size(1);
-        return Nd4j.create(rows.data(), new long[]{to - from, m}, new long[]{m, 1}, rows.offset() + from * m, 'c');
+    private static INDArray view(INDArray rows, long from, long[] shape, long[] stride) {
+        return Nd4j.create(rows.data(), shape, stride, rows.offset() + from, 'c');
     }
 
-    /** @return {@code a} viewed as {@code shape} in c order, sharing its memory */
+    /** @return {@code a} viewed as {@code shape} in c order, contiguous, sharing its memory */
     private INDArray viewAs(INDArray a, long... shape) {
-        if (Arrays.equals(a.shape(), shape)) {
-            return a;
-        }
-        INDArray v = a.reshape('c', shape);
-        if (v.data().address() != a.data().address() || v.offset() != a.offset()) {
+        INDArray v = Arrays.equals(a.shape(), shape) ? a : a.reshape('c', shape);
+        if (v.data().address() != a.data().address() || v.offset() != a.offset()
+                || !Arrays.equals(v.stride(), Nd4j.getStrides(shape, 'c'))) {
             throw new IllegalStateException("block " + scales.block() + ": cannot view the gradient of shape "
                     + Arrays.toString(a.shape()) + " (order " + a.ordering() + ", strides " + Arrays.toString(a.stride())
-                    + ") as " + Arrays.toString(shape) + " without copying it");
+                    + ") as a contiguous c-order " + Arrays.toString(shape) + " without copying it");
         }
         return v;
     }

@@ -136,6 +136,13 @@ class GradMultHookTest {
             INDArray offCentre = h.get(NDArrayIndex.point(1), NDArrayIndex.all(), NDArrayIndex.point(0),
                     NDArrayIndex.all());
             assertEquals(0.0, offCentre.amaxNumber().doubleValue(), 0.0);
+            // the same inside a larger buffer, as DL4J hands it over
+            INDArray layer = Nd4j.zeros(DataType.DOUBLE, 1, 40 + g.length());
+            INDArray flat = layer.get(NDArrayIndex.point(0), NDArrayIndex.interval(40, 40 + g.length()));
+            flat.assign(g.reshape('c', new long[]{g.length()}));
+            new GradMultHook(s, form, ApplyStep.BEFORE_UPDATER).apply(null, flat, 0.1, 0, 0);
+            assertEquals(h, layer.get(NDArrayIndex.point(0), NDArrayIndex.interval(40, 40 + g.length()))
+                    .reshape('c', new long[]{3, 3, 3, 3}), "flat view at offset 40 " + form);
         }
     }
 
