@@ -123,6 +123,7 @@ class LauncherSetupTest {
                     'import jupyter_client') p=jupyter-client ;;
                     'import nbclient') p=python3-nbclient ;;
                     'import ipykernel') p=python3-ipykernel ;;
+                    'import onnx') p=python3-onnx ;;
                     'import torch') p=python3-torch ;;
                     *) exit 1 ;;
                   esac
@@ -291,7 +292,7 @@ class LauncherSetupTest {
         assertEquals(0, first.exit(), first.err());
         assertEquals(List.of("apt-get update -qq (uid 0)",
                 "apt-get install -y -qq --no-install-recommends dataset-fashion-mnist jupyter-nbconvert python3-nbclient "
-                        + "jupyter-client python3-ipykernel (uid 0)",
+                        + "jupyter-client python3-ipykernel python3-onnx (uid 0)",
                 "mvn -B verify", "notebooks MVN_ARGS="), first.calls());
         assertTrue(first.err().contains("repopt: set-up: missing Fashion-MNIST in "), first.err());
 

@@ -64,6 +64,11 @@ final class ChannelStats {
         return std.clone();
     }
 
+    /** @return the normalization as a formula with its figures (documented in exported models) */
+    String formula() {
+        return "x[c] = (pixel[c] / 255 - mean[c]) / std[c] on 8-bit pixels, " + this;
+    }
+
     @Override
     public String toString() {
         return "mean " + Arrays.toString(mean) + ", std " + Arrays.toString(std);

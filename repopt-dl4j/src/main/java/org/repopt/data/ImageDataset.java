@@ -30,6 +30,14 @@ public interface ImageDataset {
     /** @return the class names, index {@code i} naming label {@code i} */
     List<String> classNames();
 
+    /**
+     * @return how 8-bit pixels become the network's input values (a formula with its figures), as an exported model
+     * documents its input
+     */
+    default String inputNormalization() {
+        return "as the data set " + name() + " delivers its batches";
+    }
+
     /** @return channels, height, width and class names in one value */
     default ImageFormat format() {
         return new ImageFormat(channels(), height(), width(), classNames());

@@ -215,6 +215,11 @@ final class ImageFolderDataset extends FormattedDataset {
     }
 
     @Override
+    public String inputNormalization() {
+        return "resized and centre-cropped to " + size + "x" + size + ", " + ChannelStats.IMAGENET.formula();
+    }
+
+    @Override
     public String toString() {
         return name() + " (" + trainExamples.length + " training, " + val.files.length + " validation images, "
                 + numClasses() + " classes, input " + size + "x" + size + ", " + options + ")";

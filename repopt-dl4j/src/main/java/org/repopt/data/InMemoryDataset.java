@@ -75,6 +75,11 @@ final class InMemoryDataset extends FormattedDataset {
     }
 
     @Override
+    public String inputNormalization() {
+        return stats.formula();
+    }
+
+    @Override
     public String toString() {
         return name() + " (" + trainExamples.length + " training, " + test.count + " test images of " + shape(train)
                 + ", " + options + ")";

@@ -358,7 +358,7 @@ public final class RepOptimizer {
          * @return the network, initialized, re-initialized unless {@link #fineTune()}, ready for {@code fit}
          */
         public MultiLayerNetwork applyTo(MultiLayerConfiguration conf) {
-            return asMultiLayer(applyTo(MultiLayerAsGraph.toGraph(conf)), conf);
+            return build(conf, null);
         }
 
         /**
@@ -371,17 +371,28 @@ public final class RepOptimizer {
          * @throws IllegalStateException when re-initializing a network that is not fresh
          */
         public MultiLayerNetwork applyTo(MultiLayerNetwork net) {
-            MultiLayerConfiguration conf = net.getLayerWiseConfigurations();
-            ComputationGraph graph = new ComputationGraph(MultiLayerAsGraph.toGraph(conf));
-            graph.init(net.params().dup(), false);
-            return asMultiLayer(applyTo(graph), conf);
+            if (reinitializes()) {
+                Reinit.requireFresh(net);
+            }
+            return build(net.getLayerWiseConfigurations(), net.params().dup());
         }
 
-        /** The chain graph's network as the network kind the user gave: same layers, same parameter vector. */
-        private static MultiLayerNetwork asMultiLayer(ComputationGraph graph, MultiLayerConfiguration like) {
-            MultiLayerNetwork out = new MultiLayerNetwork(MultiLayerAsGraph.toMultiLayer(graph.getConfiguration(), like));
-            out.init(graph.params(), false);
-            return out;
+        /** The graph path's steps on the network's chain: scales assigned and layers configured by layer name. */
+        private MultiLayerNetwork build(MultiLayerConfiguration conf, INDArray params) {
+            OneDnnHelpers.enable();
+            ComputationGraphConfiguration chain = MultiLayerAsGraph.toGraph(conf);
+            ScaleAssignment assignment = assign(chain);
+            MultiLayerNetwork net = new MultiLayerNetwork(
+                    MultiLayerAsGraph.toMultiLayer(configure(chain, assignment), conf));
+            if (params == null) {
+                net.init();
+            } else {
+                net.init(params, true);
+            }
+            if (reinitializes()) {
+                Reinit.apply(net, assignment.byLayer(), reinitSeed(chain));
+            }
+            return net;
         }
 
         /** Configures, initializes (with {@code params} where given) and re-initializes unless fine-tuning. */

@@ -20,9 +20,10 @@ import java.util.Locale;
 import java.util.Objects;
 
 /**
- * Hyper-Search (Ding et al., ICLR 2023, section 3.3; REFERENCE section 6): trains the Hyper-Search model
+ * Hyper-Search (Ding et al., ICLR 2023, section 3.3; docs/METHOD.md#hyper-search): trains the Hyper-Search model
  * ({@link HyperSearchVgg}, every CSLA scale trainable) of the target architecture on a search data set with SGD,
- * Nesterov momentum and L2 weight decay on kernels, scales and the linear weight, then exports the trained scales
+ * Nesterov momentum and L2 weight decay on the kernels, the identity scales and the linear weight (not on the branch
+ * scales {@code s3}, {@code s1}, nor BatchNorm: the reference code's rule, docs/METHOD.md#hyper-search-recipe), then exports the trained scales
  * as a scales file ({@value #SCALES_FILE} in the run's output folder) that {@code RepOptVgg} takes as constants.
  *
  * <p>The architecture is adapted to the search data's input shape and class count; block names, channels and

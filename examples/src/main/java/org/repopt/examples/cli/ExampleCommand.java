@@ -37,8 +37,13 @@ final class ExampleCommand implements Callable<Integer> {
                     "the same one line on a MultiLayerNetwork, its GR sites found and reported", false),
             new Example("repopt-vgg-fashion-mnist", "org.repopt.examples.quickstart.RepOptVggOnFashionMnist",
                     "Hyper-Search on Fashion-MNIST, then RepOpt-VGG with the searched scales", false),
+            new Example("hyper-search-own-network", "org.repopt.examples.advanced.HyperSearchOnYourNetwork",
+                    "Hyper-Search on your own graph, the equivalence check, then training it with those scales", false),
             new Example("fine-tune", "org.repopt.examples.advanced.FineTuneFromZip",
                     "fine-tune the saved RepOpt-VGG on 4 coarse classes (TransferLearning + fineTune())", false),
+            new Example("export-deployable", "org.repopt.examples.advanced.ExportDeployableModel",
+                    "the deployable model: BN folded, stock DL4J classes only (a zip any DL4J app loads) and ONNX",
+                    false),
             new Example("training-ui", "org.repopt.examples.advanced.TrainingUiExample",
                     "DL4J's training UI (UIServer, StatsListener, FileStatsStorage) and the Grad Mult's effect", true));
 

@@ -1,7 +1,10 @@
 package org.repopt.examples.cli;
 
+import onnx.Onnx;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.repopt.data.ImageDataset;
+import org.repopt.deploy.DeployModel;
+import org.repopt.deploy.onnx.OnnxExport;
 import org.repopt.quant.ActivationGrid;
 import org.repopt.quant.Granularity;
 import org.repopt.quant.Int8Ptq;
@@ -13,6 +16,8 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
@@ -20,7 +25,8 @@ import java.util.concurrent.Callable;
 @Command(name = "quantize", mixinStandardHelpOptions = true,
         description = {"INT8 post-training quantization (simulated) of the deploy model of a ./repopt train run: BN "
                 + "folded, symmetric INT8 weights, activations quantized after every ReLU with calibrated ranges.",
-                "Prints float and INT8 top-1 on the test split, the drop, and per-layer weight statistics."})
+                "Prints float and INT8 top-1 on the test split, the drop, and per-layer weight statistics; with --onnx "
+                        + "also real INT8: the QDQ ONNX model's top-1 and speed in ONNX Runtime next to FP32's."})
 final class QuantizeCommand implements Callable<Integer> {
 
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "The run folder of ./repopt train.")
@@ -53,12 +59,43 @@ final class QuantizeCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", paramLabel = "S", description = "Seed of the calibration batches.")
     private long seed;
 
+    @Option(names = "--onnx", description = {"Also export the deploy model as FP32 and INT8 (QDQ) ONNX and run both in "
+            + "ONNX Runtime: top-1 on the test split and inference images/s, next to the simulated figures.",
+            "Needs the optional ONNX Runtime part (Maven profile onnx; ./repopt adds it by itself)."})
+    private boolean onnx;
+
+    @Option(names = "--onnx-dir", paramLabel = "DIR",
+            description = "With --onnx: also keep the two models as DIR/model-fp32.onnx and DIR/model-int8.onnx.")
+    private Path onnxDir;
+
+    @Option(names = "--onnx-threads", defaultValue = "0", paramLabel = "N",
+            description = "With --onnx: ONNX Runtime's intra-op threads (default: ${DEFAULT-VALUE}, one per core).")
+    private int onnxThreads;
+
+    @Option(names = "--onnx-seconds", defaultValue = "5", paramLabel = "S",
+            description = "With --onnx: how long each model's speed is measured (default: ${DEFAULT-VALUE} s).")
+    private double onnxSeconds;
+
     @Override
     public Integer call() throws Exception {
         RunInfo info = RunInfo.read(run);
         if (!info.dataset().equals(data.dataset)) {
             throw new IllegalArgumentException(run + " was trained on " + info.dataset() + ", not on --dataset "
                     + data.dataset);
+        }
+        if (!onnx && (onnxDir != null)) {
+            throw new IllegalArgumentException("--onnx-dir " + onnxDir + " needs --onnx");
+        }
+        OnnxRuntime ort = onnx ? OnnxRuntime.require("quantize --onnx") : null;
+        if (onnxDir != null) {
+            for (String f : ONNX_FILES) {
+                RunInfo.requireNotRunFile(onnxDir.resolve(f));
+                DeployModel.requireFolder(onnxDir.resolve(f));
+            }
+        }
+        if (!(onnxSeconds > 0) || onnxThreads < 0) {
+            throw new IllegalArgumentException("--onnx-seconds " + onnxSeconds + " and --onnx-threads " + onnxThreads
+                    + ": expected a positive time and a thread count >= 0");
         }
         ComputationGraph deploy = info.deployModel(run);
         ImageDataset ds = data.open(0);
@@ -72,6 +109,38 @@ final class QuantizeCommand implements Callable<Integer> {
         System.out.println(report);
         System.out.printf(Locale.ROOT, "float_top1=%.4f int8_top1=%.4f drop_points=%.2f%n", report.floatTop1(),
                 report.int8Top1(), report.top1DropPoints());
+        if (onnx) {
+            onnxRuntime(ort, info, ds, deploy, config, report);
+        }
         return 0;
+    }
+
+    private static final List<String> ONNX_FILES = List.of("model-fp32.onnx", "model-int8.onnx");
+
+    /** Exports both models, runs them in ONNX Runtime on the test split, and prints them next to the simulation. */
+    private void onnxRuntime(OnnxRuntime ort, RunInfo info, ImageDataset ds, ComputationGraph deploy, PtqConfig config,
+                             PtqReport report) throws Exception {
+        OnnxExport.Input input = ExportCommand.onnxInput(info, ds);
+        Map<String, String> meta = ExportCommand.metadata(info);
+        Onnx.ModelProto fp32 = OnnxExport.fp32(deploy, input, meta);
+        Onnx.ModelProto int8 = OnnxExport.int8(deploy, input,
+                new OnnxExport.Int8Plan(report.activationPoints(), config.weights()), meta);
+        if (onnxDir != null) {
+            OnnxExport.write(fp32, onnxDir.resolve(ONNX_FILES.get(0)));
+            OnnxExport.write(int8, onnxDir.resolve(ONNX_FILES.get(1)));
+        }
+        OrtFigures f = OrtFigures.measure(ort, fp32.toByteArray(), ds.test(batch), onnxThreads, onnxSeconds);
+        OrtFigures q = OrtFigures.measure(ort, int8.toByteArray(), ds.test(batch), onnxThreads, onnxSeconds);
+        System.out.println("ONNX Runtime (CPU, " + (onnxThreads == 0 ? "default threads" : onnxThreads + " threads")
+                + ", batch " + batch + ", " + f.examples() + " test images):");
+        System.out.printf(Locale.ROOT, "%-6s %14s %14s %14s%n", "", "simulated top1", "ORT top1", "ORT images/s");
+        System.out.printf(Locale.ROOT, "%-6s %14.4f %14.4f %14.1f%n", "FP32", report.floatTop1(), f.top1(),
+                f.imagesPerSecond());
+        System.out.printf(Locale.ROOT, "%-6s %14.4f %14.4f %14.1f%n", "INT8", report.int8Top1(), q.top1(),
+                q.imagesPerSecond());
+        System.out.printf(Locale.ROOT, "ort_fp32_top1=%.4f ort_int8_top1=%.4f ort_int8_vs_simulated_points=%.2f "
+                        + "ort_fp32_images_per_s=%.1f ort_int8_images_per_s=%.1f int8_fp32_speed_ratio=%.3f%n",
+                f.top1(), q.top1(), 100 * (q.top1() - report.int8Top1()), f.imagesPerSecond(), q.imagesPerSecond(),
+                q.imagesPerSecond() / f.imagesPerSecond());
     }
 }

@@ -1,17 +1,18 @@
 package org.repopt.examples.cli;
 
+import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.shade.jackson.databind.ObjectMapper;
 import org.nd4j.shade.jackson.databind.SerializationFeature;
 import org.nd4j.shade.jackson.databind.node.ObjectNode;
 import org.repopt.data.ImageDataset;
+import org.repopt.deploy.DeployModel;
 import org.repopt.io.JsonFormatException;
 import org.repopt.io.StrictJson;
 import org.repopt.model.GhostNetSpec;
 import org.repopt.model.RepVgg;
 import org.repopt.model.VggSpec;
-import org.repopt.nn.ConvBnReluFusion;
 import org.repopt.train.ModelFamily;
 import org.repopt.train.RunFolder;
 import org.repopt.train.Trainer;
@@ -122,8 +123,9 @@ record RunInfo(String model, String variant, String dataset, String dataDir, int
     }
 
     /**
-     * The run's deployable plain model: its last intact checkpoint, fused for RepVGG, as trained for RepOpt-VGG, VGG
-     * and RepOpt-GhostNet (in DL4J's conv, batch-norm and ReLU layers whichever engine trained it).
+     * The run's deployable plain model ({@link DeployModel}): its last intact checkpoint, fused for RepVGG, batch norm
+     * folded into the convolutions, stock DL4J classes only, for every family (RepOpt-GhostNet included), whichever
+     * engine trained it.
      *
      * @param run the run folder
      * @return the deploy network
@@ -139,9 +141,10 @@ record RunInfo(String model, String variant, String dataset, String dataDir, int
         Path checkpoint = Trainer.latestCheckpoint(run).orElseThrow(
                 () -> new IllegalArgumentException(run + " holds no checkpoint yet"));
         ComputationGraph trained = ModelSerializer.restoreComputationGraph(checkpoint.toFile(), false);
-        // Fused conv-BN-ReLU layers (the oneDNN engine) are written as DL4J's three layers: a plain DL4J graph.
-        return family() == ModelFamily.REPVGG ? RepVgg.builder(spec()).build().deploy(trained)
-                : ConvBnReluFusion.unfuse(trained);
+        // Stock DL4J classes only (DeployModel): BN folded, fused conv-BN-ReLU layers split, no training state.
+        ComputationGraph plain = family() == ModelFamily.REPVGG ? RepVgg.builder(spec()).build().deploy(trained)
+                : trained;
+        return DeployModel.of(plain, InputType.convolutional(height, width, channels));
     }
 
     /**

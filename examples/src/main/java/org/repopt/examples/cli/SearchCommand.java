@@ -3,6 +3,9 @@ package org.repopt.examples.cli;
 import org.repopt.data.ImageDataset;
 import org.repopt.model.GhostNetSpec;
 import org.repopt.search.GhostNetHyperSearch;
+import org.repopt.gr.GrSites;
+import org.repopt.gr.NetworkConfigFile;
+import org.repopt.search.GraphHyperSearch;
 import org.repopt.search.HyperSearch;
 import org.repopt.search.SearchResult;
 import org.repopt.train.ModelFamily;
@@ -27,6 +30,9 @@ import java.util.concurrent.Callable;
         description = {"Hyper-Search: train the Hyper-Search model of a variant on a search data set and write its "
                 + "scales (scales.json in --out) for --model repopt-vgg --scales FILE (or, with --model "
                 + "repopt-ghostnet, for RepOpt-GhostNet).",
+                "--graph FILE.json searches your own network instead (its configuration as DL4J's toJson() writes "
+                        + "it, ComputationGraphConfiguration or MultiLayerConfiguration): scales for every GR site, "
+                        + "keyed by its layer names, for ./repopt train --graph FILE.json --scales FILE.",
                 "The paper searches on CIFAR-100 for 240 epochs; any data set works.",
                 "--resume --out DIR continues an interrupted search exactly, with the values it was started with."})
 final class SearchCommand implements Callable<Integer> {
@@ -47,8 +53,16 @@ final class SearchCommand implements Callable<Integer> {
                     + "multiplier, 0.5x (default), 1.0x, ...")
     private String variant;
 
+    @Option(names = "--graph", paramLabel = "FILE.json",
+            description = "Your own network instead of --variant: a ComputationGraphConfiguration or "
+                    + "MultiLayerConfiguration as toJson() writes it.")
+    private Path graph;
+
     @Override
     public Integer call() throws Exception {
+        if (graph != null) {
+            return startGraph();
+        }
         return train.resume ? resume() : start();
     }
 
@@ -64,6 +78,29 @@ final class SearchCommand implements Callable<Integer> {
 
     private String variant() {
         return variant != null ? variant : ModelArgs.defaultVariant(searchFamily());
+    }
+
+    /** Hyper-Search of the user's own network: its twin through the Trainer, scales keyed by its layer names. */
+    private int startGraph() throws IOException {
+        if (spec.commandLine().getParseResult().hasMatchedOption("--variant")) {
+            throw new IllegalArgumentException("--graph and --variant exclude each other: --graph searches your "
+                    + "network, --variant one of ours");
+        }
+        if (train.resume) {
+            throw new IllegalArgumentException("--resume does not take --graph yet; start the search again in a new "
+                    + "--out");
+        }
+        NetworkConfigFile net = GraphArgs.read(graph);
+        Recipe recipe = data.recipe();
+        ImageDataset ds = data.open(train.cropPadding(recipe));
+        System.out.print(GrSites.find(net.graph()).requireAny().toText());
+        GraphArgs.requireFits(net, ds);
+        GraphHyperSearch search = GraphHyperSearch.of(net.graph(), net.name()).momentum(train.momentum)
+                .weightDecay(train.weightDecay(recipe));
+        TrainConfig config = train.config(recipe, Path.of("runs", "search-" + net.name() + "-" + ds.name()));
+        try (RunFolder run = RunInfo.startRun(config.outputDir())) {
+            return report(net.name(), ds, search.run(ds, new Trainer(config, System.out), run));
+        }
     }
 
     private int start() throws IOException {

@@ -3,6 +3,8 @@ package org.repopt.examples.cli;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.repopt.data.ImageDataset;
+import org.repopt.gr.NetworkConfigFile;
+import org.repopt.gr.RepOptimizer;
 import org.repopt.gr.ScalesFile;
 import org.repopt.model.GhostNetScales;
 import org.repopt.model.GhostNetSpec;
@@ -16,6 +18,7 @@ import org.repopt.train.TrainResult;
 import org.repopt.train.Trainer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
@@ -32,6 +35,9 @@ import java.util.function.Supplier;
                 + "Hyper-Search model, on a data set.",
                 "Checkpoints every epoch into --out (atomically, the last two kept); --resume --out DIR continues an "
                         + "interrupted run exactly, with the values it was started with.",
+                "--graph FILE.json --scales FILE trains your own network (its configuration as DL4J's toJson() writes "
+                        + "it, either kind; a MultiLayerConfiguration trains as its chain graph) with the RepOptimizer "
+                        + "and the scales ./repopt search --graph wrote, mapped by layer name.",
                 "Ends with the line test_accuracy=<top-1>."})
 final class TrainCommand implements Callable<Integer> {
 
@@ -50,10 +56,54 @@ final class TrainCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
+    @Option(names = "--graph", paramLabel = "FILE.json",
+            description = "Your own network instead of --model/--variant (needs --scales FILE): a "
+                    + "ComputationGraphConfiguration or MultiLayerConfiguration as toJson() writes it.")
+    private Path graph;
+
     @Override
     public Integer call() throws Exception {
         listen.check();
+        if (graph != null) {
+            return startGraph();
+        }
         return train.resume ? resume() : start();
+    }
+
+    /** The user's own network with the RepOptimizer and scales keyed by its layer names. */
+    private int startGraph() throws IOException {
+        for (String option : new String[]{"--model", "--variant"}) {
+            if (spec.commandLine().getParseResult().hasMatchedOption(option)) {
+                throw new IllegalArgumentException("--graph and " + option + " exclude each other: --graph trains "
+                        + "your network with the RepOptimizer");
+            }
+        }
+        if (train.resume) {
+            throw new IllegalArgumentException("--resume does not take --graph yet; start the run again in a new --out");
+        }
+        if (model.scales == null || model.scales.startsWith(ModelArgs.RELEASED)) {
+            throw new IllegalArgumentException("--graph " + graph + " needs --scales FILE, searched for this network: "
+                    + "run ./repopt search --graph " + graph + " first (released scales fit only RepOpt-VGG B1..L2)");
+        }
+        NetworkConfigFile net = GraphArgs.read(graph);
+        ScalesFile scales = GraphArgs.scales(Path.of(model.scales));
+        Recipe recipe = data.recipe();
+        ImageDataset ds = data.open(train.cropPadding(recipe));
+        GraphArgs.requireFits(net, ds);
+        TrainConfig config = train.config(recipe, Path.of("runs", "repopt-" + net.name() + "-" + ds.name()));
+        try (EpochFitter fitter = parallel.open(); RunFolder run = RunInfo.startRun(config.outputDir())) {
+            ComputationGraph cg = engine.apply(RepOptimizer.sgd(scales).mapByBlockName().momentum(train.momentum)
+                    .weightDecay(train.weightDecay(recipe)).applyTo(net.graph()));
+            try (ListenerArgs.Attached listeners = listen.attach(config.outputDir(), System.out)) {
+                TrainResult result = new Trainer(config, System.out).withEpochFitter(fitter)
+                        .withTrainingListeners(listeners.listeners()).train(cg, ds, run);
+                System.out.println(net.name() + " (RepOptimizer, scales " + model.scales + ") on " + ds.name() + ": "
+                        + result.summary());
+                System.out.println("run folder: " + config.outputDir());
+                System.out.printf(Locale.ROOT, "test_accuracy=%.4f%n", result.finalTest().top1());
+                return 0;
+            }
+        }
     }
 
     /** Checks and builds everything it can first; the folder is claimed before anything is written into it. */

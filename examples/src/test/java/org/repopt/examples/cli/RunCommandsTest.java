@@ -34,7 +34,7 @@ class RunCommandsTest {
     @TempDir
     static Path data;
 
-    private record Run(int exit, String err) {
+    record Run(int exit, String err) {
     }
 
     @BeforeAll
@@ -63,7 +63,7 @@ class RunCommandsTest {
         }
     }
 
-    private static Run run(String... args) {
+    static Run run(String... args) {
         CommandLine cl = RepoptCli.commandLine();
         StringWriter err = new StringWriter();
         cl.setOut(new PrintWriter(new StringWriter()));

@@ -27,7 +27,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * Advanced 2: watching RepOpt-VGG train in DL4J's training UI, the way DL4J users do: a {@code UIServer}, a
+ * Advanced 3: watching RepOpt-VGG train in DL4J's training UI, the way DL4J users do: a {@code UIServer}, a
  * {@code StatsListener} recording into a {@code FileStatsStorage} (viewable again later with
  * {@code ./repopt ui FILE}), and next to it the one thing the UI cannot show: per re-parameterized kernel, how the
  * Grad Mult changes the gradient ({@code GradMultEffectListener}, one JSON line per kernel every 10 iterations).
