@@ -170,8 +170,16 @@ final class SearchCommand implements Callable<Integer> {
     }
 
     private static int report(RunInfo info, ImageDataset ds, TrainResult training, Path file) {
-        System.out.println("Hyper-Search of " + (info.family() == ModelFamily.GHOSTNET_HS ? "RepOptGhostNet-" : "")
-                + info.variant() + " on " + ds.name() + ": " + training.summary());
+        return report((info.family() == ModelFamily.GHOSTNET_HS ? "RepOptGhostNet-" : "") + info.variant(), ds,
+                training, file);
+    }
+
+    private static int report(String searched, ImageDataset ds, SearchResult result) {
+        return report(searched, ds, result.training(), result.file());
+    }
+
+    private static int report(String searched, ImageDataset ds, TrainResult training, Path file) {
+        System.out.println("Hyper-Search of " + searched + " on " + ds.name() + ": " + training.summary());
         System.out.println("scales=" + file);
         return 0;
     }
