@@ -14,7 +14,7 @@ architecture plus a batch size, identical to the Java presets) it measures, on r
                   Initialization and trained by the RepOptimizer (SGD, Nesterov momentum 0.9, L2 weight
                   decay 4e-5 added AFTER each 3x3 kernel's gradient is multiplied by its Grad Mult: the
                   mask multiplies the gradient in place, then stock SGD's step runs). The constant
-                  scales are the Hyper-Search init values (REFERENCE.md section 2); the cost does not
+                  scales are the Hyper-Search init values (docs/METHOD.md#hyper-search-init); the cost does not
                   depend on their values. As in the reference code each Grad Mult is a dense tensor
                   of its kernel's shape, so this family holds one extra kernel-sized buffer;
   - ``nesterovs`` the same plain VGG trained by stock ``torch.optim.SGD(nesterov=True)`` (the paper's
@@ -107,7 +107,7 @@ except ImportError as e:  # the Java side reports "PyTorch peer not available" o
 MMAP_THRESHOLD = 131072
 FAMILIES = ("repopt", "nesterovs", "repvgg", "hs")
 
-# Optimizer settings of the paper / reference code (REFERENCE.md sections 5 and 6).
+# Optimizer settings of the paper / reference code (docs/METHOD.md#update, #training-recipe).
 MOMENTUM = 0.9
 WEIGHT_DECAY = 4e-5
 # Learning rate: 0.1 is the paper's peak; random labels at 0.1 can blow up in a few hundred steps,
@@ -167,7 +167,7 @@ PRESETS = {
 
 
 def hs_init_scales(spec):
-    """Constant CSLA scales per block, the Hyper-Search init (REFERENCE.md section 2).
+    """Constant CSLA scales per block, the Hyper-Search init (docs/METHOD.md#hyper-search-init).
 
     Block i of a stage gets ``s3 = s1 = 1`` if i == 0 else ``sqrt(2/i)``; the stem gets 1; ``sid = 1``
     where an identity branch exists (in == out and stride 1), else None.
@@ -339,7 +339,7 @@ def deploy_plain(model):
 # ----------------------------------------------------------------------------------------------
 
 def equivalent_kernel(w3, w1, s3, s1, sid):
-    """Rule of Initialization (REFERENCE.md section 4): ``W' = s3*W3 + pad1(s1*W1) [+ pad1(I*sid)]``.
+    """Rule of Initialization (docs/METHOD.md#rule-of-initialization): ``W' = s3*W3 + pad1(s1*W1) [+ pad1(I*sid)]``.
 
     ``s3``, ``s1``, ``sid`` are per-output-channel tensors of shape ``[C]`` (sid may be None).
     """
@@ -351,7 +351,7 @@ def equivalent_kernel(w3, w1, s3, s1, sid):
 
 
 def grad_mult(shape, s3, s1, identity, dtype=torch.float32):
-    """Grad Mult of one 3x3 kernel, SGD form, power 2 (REFERENCE.md section 3).
+    """Grad Mult of one 3x3 kernel, SGD form, power 2 (docs/METHOD.md#grad-mult).
 
     ``M = s3[o]^2`` everywhere, ``+ s1[o]^2`` at the centre tap, ``+ 1`` at the diagonal centre for
     identity blocks (a constant 1, not sid^2).
@@ -385,7 +385,7 @@ def reinit_plain(model, scales, seed):
 class RepOptimizerSGD(torch.optim.SGD):
     """SGD with Nesterov momentum whose kernel gradients are multiplied by a fixed Grad Mult first.
 
-    Per parameter (REFERENCE.md section 5): ``d = grad * M`` (masked kernels only), ``d += wd * p``
+    Per parameter (docs/METHOD.md#update): ``d = grad * M`` (masked kernels only), ``d += wd * p``
     (L2 after the multiplier), ``buf = d`` on the first step else ``momentum*buf + d`` (dampening 0),
     ``d += momentum*buf`` (Nesterov), ``p -= lr * d``: the reference code's RepOptimizerSGD update.
     The multiply is done in place on the gradient, then stock ``torch.optim.SGD.step`` does the rest,
@@ -411,7 +411,7 @@ def param_groups(model):
     """Weight decay on conv kernels, the linear weight and HS identity scales; none on BN or biases.
 
     HS ``s3``/``s1`` are not decayed (the reference code's set_weight_decay skips its 1-D scale vectors);
-    the identity scale is decayed because the Rule of Iteration's equivalence needs it (REFERENCE.md 5).
+    the identity scale is decayed because the Rule of Iteration's equivalence needs it (docs/METHOD.md#update).
     """
     decay, no_decay = [], []
     for name, p in model.named_parameters():

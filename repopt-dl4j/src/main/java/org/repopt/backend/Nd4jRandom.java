@@ -14,7 +14,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * <p>ND4J's generator is process-global (one per thread); DL4J's layers (dropout, weight noise) and weight
  * initialization draw from it and cannot be given a generator of their own. The library re-seeds it in two places,
  * both through {@link #reseed}: the {@code Trainer} at the start of every epoch (so that a resumed run draws the numbers
- * an uninterrupted one would) and the Rule of Initialization's fresh 1x1 kernels. Everything else that is random
+ * an uninterrupted one would) and the Rule of Initialization ({@code Reinit}), which draws its fresh 1x1 kernels on a
+ * worker thread of its own and re-seeds only that thread's generator, never the caller's. Everything else that is random
  * (data order, augmentation) uses its own {@code java.util.Random} or hash of the seed and never touches ND4J's.
  */
 public final class Nd4jRandom {

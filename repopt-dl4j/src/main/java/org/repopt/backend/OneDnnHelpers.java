@@ -27,10 +27,11 @@ import java.util.function.Supplier;
  * </ol>
  * Helpers are chosen when a layer is instantiated, so {@link #enable()} must run before
  * {@code ComputationGraph.init()}: every builder and entry point of this project calls it. On the CUDA backend
- * the same switch lets DL4J use cuDNN where {@code deeplearning4j-cuda} is on the class path.
+ * the same switch lets DL4J use cuDNN where {@code deeplearning4j-cuda} is on the class path. On a CPU backend
+ * without oneDNN it does nothing but say so: the project then trains on DL4J's built-in layers.
  *
  * <p><b>Process-wide state.</b> This class is the one place the project changes DL4J's or ND4J's global settings:
- * {@link #enable()} sets the system property above (once, unless the user set it), and
+ * {@link #enable()} sets the system property above (once, unless the user set it, and only where helpers exist), and
  * {@link #withoutPlatformHelpers} turns ND4J's "platform helpers allowed" flag off for the duration of one call
  * ({@code EngineSelectingConvHelper} does so for the backward pass of convolutions on maps of a few pixels). That flag
  * is process-wide: an op another thread runs at the same moment also takes libnd4j's generic path, which changes its
@@ -45,10 +46,11 @@ public final class OneDnnHelpers {
     }
 
     /**
-     * Switches DL4J's layer helpers on for every layer instantiated from now on. Idempotent and cheap.
-     *
-     * @throws IllegalStateException on the CPU backend, if oneDNN still reports itself unavailable
-     *                               (a build without the oneDNN classifier, or a DL4J whose helper lookup changed)
+     * Switches DL4J's layer helpers on for every layer instantiated from now on, where the backend has them: oneDNN on
+     * a CPU backend built with it (an nd4j-native {@code -onednn} classifier, the default {@code cpu} profile), cuDNN
+     * on CUDA. Says once, in one log line, what it did. On a CPU backend without oneDNN (the plain
+     * {@code linux-x86_64} classifier that {@code nd4j-native-platform} brings) it changes nothing and training runs on
+     * DL4J's built-in layers: oneDNN is a speed-up, never a requirement. Idempotent and cheap.
      */
     public static void enable() {
         if (enabled) {
@@ -58,17 +60,23 @@ public final class OneDnnHelpers {
             if (enabled) {
                 return;
             }
-            String userChoice = System.getProperty(DL4JSystemProperties.DISABLE_HELPER_PROPERTY);
-            if (userChoice == null) {
-                System.setProperty(DL4JSystemProperties.DISABLE_HELPER_PROPERTY, "false");
-            } else if (Boolean.parseBoolean(userChoice)) {
-                LOG.info("DL4J layer helpers stay off: the user set -D{}={}",
-                        DL4JSystemProperties.DISABLE_HELPER_PROPERTY, userChoice);
-            }
-            if (isCpuBackend() && helpersRequested() && !BaseMKLDNNHelper.mklDnnEnabled()) {
-                throw new IllegalStateException("oneDNN is not available on the CPU backend: build with an nd4j-native "
-                        + "'-onednn' classifier (the default cpu profile does) and keep the bridge class "
-                        + "org.nd4j.nativeblas.Nd4jCpu on the class path");
+            String property = DL4JSystemProperties.DISABLE_HELPER_PROPERTY;
+            String userChoice = System.getProperty(property);
+            boolean cpu = isCpuBackend();
+            if (userChoice != null && Boolean.parseBoolean(userChoice)) {
+                LOG.info("DL4J layer helpers stay off: the user set -D{}={}", property, userChoice);
+            } else if (cpu && !nd4jHasOneDnn()) {
+                LOG.info("oneDNN is not in this ND4J build: DL4J's built-in CPU layers are used (an nd4j-native "
+                        + "'-onednn' classifier, as the cpu profile has, makes training faster)");
+            } else if (cpu && !BaseMKLDNNHelper.mklDnnEnabled()) {
+                LOG.warn("ND4J has oneDNN, but DL4J's helper lookup fails (the bridge class org.nd4j.nativeblas.Nd4jCpu "
+                        + "is missing from the class path?): DL4J's built-in CPU layers are used");
+            } else {
+                if (userChoice == null) {
+                    System.setProperty(property, "false");
+                }
+                LOG.info("{} helpers switched on for DL4J's layers (-D{}=false{})", cpu ? "oneDNN" : "cuDNN",
+                        property, userChoice == null ? ", set by repopt-dl4j" : ", set by the user");
             }
             enabled = true;
         }
@@ -96,6 +104,19 @@ public final class OneDnnHelpers {
     /** @return whether layers instantiated now will get helpers (false only where the user switched them off). */
     public static boolean helpersRequested() {
         return !Boolean.parseBoolean(System.getProperty(DL4JSystemProperties.DISABLE_HELPER_PROPERTY, "true"));
+    }
+
+    /**
+     * @return whether ND4J's native library was built with oneDNN (the {@code -onednn} classifiers of nd4j-native; the
+     * plain {@code linux-x86_64} one is not), from libnd4j's own build information
+     */
+    public static boolean nd4jHasOneDnn() {
+        try {
+            return isCpuBackend() && org.nd4j.nativeblas.NativeOpsHolder.getInstance().getDeviceNativeOps().buildInfo()
+                    .contains("HAVE_ONEDNN");
+        } catch (RuntimeException | LinkageError e) {
+            return false;
+        }
     }
 
     /** @return whether ND4J runs on its CPU (native) backend. */

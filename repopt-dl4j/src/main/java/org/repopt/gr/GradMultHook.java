@@ -13,6 +13,7 @@ import org.nd4j.shade.jackson.annotation.JsonProperty;
 
 import java.util.Arrays;
 import java.util.Objects;
+import java.util.stream.IntStream;
 
 /**
  * Multiplies one conv kernel's gradient by its fixed Grad Mult ({@link GradMult}; docs/METHOD.md#grad-mult), inside
@@ -27,20 +28,23 @@ import java.util.Objects;
  * update by {@code M} again.
  *
  * <p><b>Maskless.</b> {@code M} has per-output-channel structure only, so the hook multiplies DL4J's gradient view in
- * place, tap group by tap group: the taps before the centre and those after it by {@code s_k[o]^p} (two broadcast
- * multiplies over views of the kernel), the centre tap by {@code s_k[o]^p + s1[o]^p}, and the identity block's
- * diagonal centre entries ({@code [o, o, c, c]}; depthwise {@code [c, 0, c, c]}) by that plus 1, from a copy of
- * those {@code out} entries taken first. Each entry is thus rounded once, from the very factor the masked form
- * {@code G * M} multiplies it by (the factors are formed in the gradient's data type as {@link GradMult#create}
- * forms {@code M}): the result equals the masked form bit for bit (docs/METHOD.md#grad-mult-factored states the
- * bound; {@code GradMultHookTest#masklessEqualsTheMaskedFormExactly}). Without a 1x1 branch or identity the whole
- * kernel is one broadcast multiply.
+ * place from per-channel factors (docs/METHOD.md#grad-mult-factored). A groups-1 kernel {@code [out, in, k, k]} is
+ * one contiguous row per output channel: the centre taps (a strided {@code [out, in]} view) are multiplied by
+ * {@code (s_k^p + s1^p) / s_k^p}, then every row by {@code s_k^p}, then the identity block's {@code out} diagonal
+ * centre entries are set from a copy taken first, times {@code s_k^p + s1^p + 1}. Every entry off the centre tap and
+ * every diagonal entry is thus the masked form's {@code G * M} bit for bit; a centre entry takes three roundings
+ * instead of two and differs from it by at most {@code 5u (|s_k^p| + |s1^p|) |G|} ({@code u} the data type's unit
+ * roundoff; {@code GradMultHookTest#masklessEqualsTheMaskedFormUpToTheCentreTapBound}). A channel whose
+ * {@code s_k^p} is 0 gets row factor 1 and its taps off the centre set to 0. A depthwise kernel (DL4J's
+ * {@code [k, k, C, 1]}) is one contiguous row of {@code C} values per tap: the rows before and after the centre are
+ * multiplied by {@code s^p}, the centre row by {@code s^p + 1}, exactly the masked form. ND4J's broadcast along
+ * dimension 0 walks columns and is far slower than a pass over the kernel, so the groups-1 passes use its scalar op
+ * along rows.
  *
  * <p>Layouts: a groups-1 kernel is {@code [out, in, k, k]} c-order; a depthwise kernel is DL4J's
- * {@code DepthwiseConvolution2D} layout {@code [k, k, C, 1]} c-order (PyTorch's {@code [C, 1, k, k]} is accepted when
- * the view has that rank-4 shape). DL4J hands over either that rank-4 view or a flat view of the layer's gradient
- * (which stores the kernel in c order); the hook reshapes it into views and never copies it, and refuses one it
- * cannot view.
+ * {@code DepthwiseConvolution2D} layout {@code [k, k, C, 1]} c-order. DL4J hands over either that rank-4 view or a
+ * flat view of the layer's gradient (which stores the kernel in c order); the hook reshapes it into views and never
+ * copies it, and refuses a rank-4 view of another shape or one it cannot view without a copy.
  *
  * <p>Retained state: three per-channel vectors in the gradient's data type ({@code out} values each), built on first
  * use outside every workspace and cached; nothing kernel-sized is kept or allocated per step
@@ -101,7 +105,7 @@ public final class GradMultHook implements Regularization {
     /**
      * Multiplies {@code gradView} by the Grad Mult in place.
      *
-     * @param gradView the kernel's gradient (or update): rank 4 in one of the layouts above, or flat c-order
+     * @param gradView the kernel's gradient (or update): rank 4 in DL4J's layout of the block's kernel, or flat c-order
      * @throws IllegalStateException where its length or shape does not fit the block
      */
     void multiplyInPlace(INDArray gradView) {
@@ -110,46 +114,57 @@ public final class GradMultHook implements Regularization {
         int taps = k * k;
         int centre = taps / 2;
         int out = scales.outChannels();
-        if (scales.depthwise() && !(gradView.rank() == 4 && gradView.size(0) == out && gradView.size(1) == 1
-                && out > 1)) {
-            // DL4J's [k, k, C, 1]: taps are rows of C contiguous values
+        if (scales.depthwise()) {
+            // DL4J's [k, k, C, 1]: each tap is a row of C contiguous values, so the centre is excluded exactly
             INDArray rows = viewAs(gradView, taps, out);
             if (f.centre == null) {
-                Nd4j.exec(new BroadcastMulOp(rows, f.everyTap, rows, 1));
+                Nd4j.exec(new BroadcastMulOp(rows, f.rows, rows, 1));
                 return;
             }
-            INDArray before = rows.get(NDArrayIndex.interval(0, centre), NDArrayIndex.all());
-            INDArray after = rows.get(NDArrayIndex.interval(centre + 1, taps), NDArrayIndex.all());
-            Nd4j.exec(new BroadcastMulOp(before, f.everyTap, before, 1));
-            Nd4j.exec(new BroadcastMulOp(after, f.everyTap, after, 1));
-            rows.get(NDArrayIndex.point(centre), NDArrayIndex.all()).muli(f.centre);
+            INDArray before = rowsOf(rows, 0, centre);
+            INDArray after = rowsOf(rows, centre + 1, taps);
+            INDArray tap = rowsOf(rows, centre, centre + 1);
+            Nd4j.exec(new BroadcastMulOp(before, f.rows, before, 1));
+            Nd4j.exec(new BroadcastMulOp(after, f.rows, after, 1));
+            Nd4j.exec(new BroadcastMulOp(tap, f.centre, tap, 1));
             return;
         }
-        int inPerGroup = scales.inChannelsPerGroup();
-        if (f.centre == null) {
-            INDArray perOut = viewAs(gradView, out, (long) inPerGroup * taps);
-            Nd4j.exec(new BroadcastMulOp(perOut, f.everyTap, perOut, 0));
-            return;
-        }
-        INDArray kernel = viewAs(gradView, out, inPerGroup, taps);
+        // [out, in, k, k]: one row of in * k * k contiguous values per output channel
+        int in = scales.inChannels();
+        INDArray rows = viewAs(gradView, out, (long) in * taps);
         INDArray diagonal = null;
         INDArray diagonalValues = null;
         if (f.diagonal != null) {
-            // [o, o, c] of [out, in, taps] (depthwise in PyTorch's layout: [o, 0, c]), a strided 1-D view
-            long stride = inPerGroup == 1 ? taps : (long) (inPerGroup + 1) * taps;
-            diagonal = viewAs(gradView, (long) out * inPerGroup * taps)
-                    .get(NDArrayIndex.interval(centre, stride, (long) out * inPerGroup * taps));
+            // [o, o, c, c]: a 1-D view with stride (in + 1) * k * k; its out values are kept to be set exactly
+            long length = (long) out * in * taps;
+            diagonal = viewAs(gradView, length).get(NDArrayIndex.interval(centre, (long) (in + 1) * taps, length));
             diagonalValues = diagonal.dup();
         }
-        INDArray before = kernel.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(0, centre));
-        INDArray after = kernel.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(centre + 1, taps));
-        INDArray tap = kernel.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.point(centre));
-        Nd4j.exec(new BroadcastMulOp(before, f.everyTap, before, 0));
-        Nd4j.exec(new BroadcastMulOp(after, f.everyTap, after, 0));
-        Nd4j.exec(new BroadcastMulOp(tap, f.centre, tap, 0));
+        if (f.centre != null) {
+            INDArray tap = viewAs(gradView, out, in, taps).get(NDArrayIndex.all(), NDArrayIndex.all(),
+                    NDArrayIndex.point(centre));
+            CentreTapAlgebra.scaleRows(tap, f.centre);
+        }
+        CentreTapAlgebra.scaleRows(rows, f.rows);
+        for (int o : f.zeroRows) {
+            // s_k[o]^p == 0: the rows pass used 1, so the taps off the centre still hold G; they get 0
+            INDArray row = rows.get(NDArrayIndex.point(o), NDArrayIndex.all()).reshape('c', new long[]{in, taps});
+            row.get(NDArrayIndex.all(), NDArrayIndex.interval(0, centre)).assign(0);
+            row.get(NDArrayIndex.all(), NDArrayIndex.interval(centre + 1, taps)).assign(0);
+        }
         if (diagonal != null) {
             diagonal.assign(diagonalValues.muli(f.diagonal));
         }
+    }
+
+    /**
+     * Rows {@code [from, to)} of a c-order {@code [n, m]} view, sharing its memory. Not {@code get(interval, all())}:
+     * ND4J 1.0.0-M2.1 returns an empty array for that on a view that starts inside a larger buffer (a layer's
+     * gradient inside the network's) when {@code from > 0}.
+     */
+    private static INDArray rowsOf(INDArray rows, long from, long to) {
+        long m = rows.size(1);
+        return Nd4j.create(rows.data(), new long[]{to - from, m}, new long[]{m, 1}, rows.offset() + from * m, 'c');
     }
 
     /** @return {@code a} viewed as {@code shape} in c order, sharing its memory */
@@ -169,14 +184,14 @@ public final class GradMultHook implements Regularization {
     private Factors factorsFor(INDArray gradView) {
         Factors f = factors;
         if (f == null || f.type != gradView.dataType()) {
-            long expected = scales.kernelLength();
-            if (gradView.length() != expected) {
-                int k = scales.kernel();
-                String shape = scales.depthwise() ? "[" + k + ", " + k + ", " + scales.outChannels() + ", 1]"
-                        : "[" + scales.outChannels() + ", " + scales.inChannelsPerGroup() + ", " + k + ", " + k + "]";
-                throw new IllegalStateException("block " + scales.block() + ": Grad Mult is " + shape + " ("
-                        + expected + " values), but the parameter it is attached to has shape "
-                        + Arrays.toString(gradView.shape()));
+            long[] expected = Reinit.dl4jShape(scales);
+            boolean fits = gradView.rank() == 4 ? Arrays.equals(gradView.shape(), expected)
+                    : gradView.length() == scales.kernelLength();
+            if (!fits) {
+                throw new IllegalStateException("block " + scales.block() + ": Grad Mult is " + Arrays.toString(expected)
+                        + " (" + scales.kernelLength() + " values" + (scales.depthwise()
+                        ? ", DL4J's depthwise layout [k, k, C, 1]" : "") + "), but the parameter it is attached to has "
+                        + "shape " + Arrays.toString(gradView.shape()));
             }
             f = new Factors(scales, form, gradView.dataType());
             factors = f;
@@ -187,37 +202,57 @@ public final class GradMultHook implements Regularization {
     /** @return the INDArrays this hook keeps between updates (empty before its first use) */
     INDArray[] retainedArrays() {
         Factors f = factors;
-        return f == null ? new INDArray[0] : Arrays.stream(new INDArray[]{f.everyTap, f.centre, f.diagonal})
+        return f == null ? new INDArray[0] : Arrays.stream(new INDArray[]{f.rows, f.centre, f.diagonal})
                 .filter(Objects::nonNull).toArray(INDArray[]::new);
     }
 
     /**
-     * The per-output-channel factors in one data type: {@code everyTap = s_k^p}; {@code centre = s_k^p + s1^p} (or
-     * {@code s_k^p + 1} for a depthwise identity block), {@code null} where every tap, the centre included, takes
-     * {@code everyTap}; {@code diagonal = centre + 1} for a groups-1 identity block, else {@code null}. Each sum is formed in the data
-     * type, as {@link GradMult#create} forms the multiplier's entries.
+     * The per-output-channel factors in one data type, at most three vectors of {@code out} values.
+     *
+     * <p>Depthwise: {@code rows = s^p} (every tap), {@code centre = s^p + 1} for an identity block (else
+     * {@code null}), each formed in the data type as {@link GradMult#create} forms the multiplier: exact.
+     *
+     * <p>Groups 1: {@code rows = r = s_k^p} (1 where it is 0: {@link #zeroRows} lists those channels, whose taps off the
+     * centre are set to 0), applied to whole rows, after the centre taps were multiplied by
+     * {@code centre = (s_k^p + s1^p) / r} (formed in double, rounded once; {@code null} where every entry is 1, i.e.
+     * no 1x1 branch); {@code diagonal = (s_k^p + s1^p) + 1} formed in the data type as the masked form does, applied to
+     * a copy of the diagonal's gradient.
      */
     private static final class Factors {
         final DataType type;
-        final INDArray everyTap;
+        final INDArray rows;
         final INDArray centre;
         final INDArray diagonal;
+        final int[] zeroRows;
 
         Factors(BlockScales s, GradMult.Form form, DataType type) {
             this.type = type;
+            double[] a = GradMult.powered(s.scaleConv(), form);
             try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-                everyTap = vector(GradMult.powered(s.scaleConv(), form), type);
-                INDArray c = s.hasConv1x1() ? everyTap.add(vector(GradMult.powered(s.scale1x1(), form), type)) : null;
-                if (s.hasIdentity() && s.depthwise()) {
-                    centre = (c == null ? everyTap : c).add(1.0);
+                INDArray aT = vector(a, type);
+                if (s.depthwise()) {
+                    rows = aT;
+                    centre = s.hasIdentity() ? aT.add(1.0) : null;
                     diagonal = null;
-                } else if (s.hasIdentity()) {
-                    centre = c == null ? everyTap : c;
-                    diagonal = centre.add(1.0);
-                } else {
-                    centre = c;
-                    diagonal = null;
+                    zeroRows = new int[0];
+                    return;
                 }
+                INDArray bT = vector(s.hasConv1x1() ? GradMult.powered(s.scale1x1(), form) : new double[a.length], type);
+                // the factors as the data type holds them, so that without a 1x1 branch the centre factor is 1
+                double[] aRounded = aT.toDoubleVector();
+                double[] bRounded = bT.toDoubleVector();
+                double[] r = new double[a.length];
+                double[] c = new double[a.length];
+                boolean centrePass = false;
+                for (int o = 0; o < a.length; o++) {
+                    r[o] = aRounded[o] == 0 ? 1.0 : aRounded[o];
+                    c[o] = (aRounded[o] + bRounded[o]) / r[o];
+                    centrePass |= c[o] != 1.0;
+                }
+                zeroRows = IntStream.range(0, a.length).filter(o -> aRounded[o] == 0).toArray();
+                rows = zeroRows.length == 0 ? aT : vector(r, type);
+                centre = centrePass ? vector(c, type) : null;
+                diagonal = !s.hasIdentity() ? null : (s.hasConv1x1() ? aT.add(bT) : aT).add(1.0);
             }
         }
 

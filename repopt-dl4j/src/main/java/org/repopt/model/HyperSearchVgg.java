@@ -23,7 +23,8 @@ import java.util.Objects;
  * {@code relu(bn(s3 ⊙ conv3x3(x) + s1 ⊙ conv1x1(x) [+ sid ⊙ x]))} with per-output-channel scales and one BatchNorm
  * after the sum.
  * <ul>
- *   <li>{@link Mode#SEARCH}: all three scales trainable, initialized as the paper does ({@code s3 = s1 = 1} for a
+ *   <li>{@link Mode#SEARCH}: all three scales trainable (weight decay on the identity scale only, as the reference
+ *       code), initialized as the paper does ({@code s3 = s1 = 1} for a
  *       stage's first block and the stem, {@code sqrt(2/i)} for block {@code i > 0}; {@code sid = 1}). Training it
  *       on a search data set and {@link #exportScales exporting} its scales is Hyper-Search.</li>
  *   <li>{@link Mode#CSLA}: {@code s3} and {@code s1} constant, given by a scales file; {@code sid} trainable. Trained
@@ -74,13 +75,13 @@ public final class HyperSearchVgg extends VggModel {
         boolean branchesTrainable = mode == Mode.SEARCH;
         g.addLayer(LayerNames.conv(n), conv(3, b.stride(), b.out(), false), input);
         g.addLayer(LayerNames.scaleConv(n), scale(b, given == null ? null : given.scaleConv(),
-                b.initialBranchScale(), branchesTrainable), LayerNames.conv(n));
+                b.initialBranchScale(), branchesTrainable, false), LayerNames.conv(n));
         g.addLayer(LayerNames.conv1x1(n), conv(1, b.stride(), b.out(), false), input);
         g.addLayer(LayerNames.scale1x1(n), scale(b, given == null ? null : given.scale1x1(),
-                b.initialBranchScale(), branchesTrainable), LayerNames.conv1x1(n));
+                b.initialBranchScale(), branchesTrainable, false), LayerNames.conv1x1(n));
         String summed;
         if (b.hasIdentity()) {
-            g.addLayer(LayerNames.scaleIdentity(n), scale(b, given == null ? null : given.scaleIdentity(), 1.0, true),
+            g.addLayer(LayerNames.scaleIdentity(n), scale(b, given == null ? null : given.scaleIdentity(), 1.0, true, true),
                     input);
             summed = sum(g, b, LayerNames.scaleConv(n), LayerNames.scale1x1(n), LayerNames.scaleIdentity(n));
         } else {
@@ -90,13 +91,20 @@ public final class HyperSearchVgg extends VggModel {
         return relu(g, b, LayerNames.bn(n));
     }
 
-    private static ChannelScaleLayer scale(BlockSpec b, double[] values, double init, boolean trainable) {
-        ChannelScaleLayer.Builder builder = new ChannelScaleLayer.Builder().channels(b.out()).trainable(trainable);
+    /**
+     * A block's scale layer. Only the identity scale is weight-decayed: the reference code exempts the branch scales
+     * {@code s3}, {@code s1} (docs/METHOD.md#hyper-search-recipe), and the CSLA equivalence needs the identity
+     * scale decayed (docs/METHOD.md#why-exact).
+     */
+    private static ChannelScaleLayer scale(BlockSpec b, double[] values, double init, boolean trainable,
+                                           boolean decayed) {
+        ChannelScaleLayer.Builder builder = new ChannelScaleLayer.Builder().channels(b.out()).trainable(trainable)
+                .decayed(decayed);
         return (values == null ? builder.initialScale(init) : builder.initialScales(values)).build();
     }
 
     /**
-     * The scales a Hyper-Search starts from (REFERENCE section 2): {@code s3 = s1 = 1} for the stem and each stage's
+     * The scales a Hyper-Search starts from (docs/METHOD.md#hyper-search-init): {@code s3 = s1 = 1} for the stem and each stage's
      * first block, {@code sqrt(2/i)} for block {@code i > 0}, {@code sid = 1}.
      *
      * @param spec an architecture
@@ -113,7 +121,7 @@ public final class HyperSearchVgg extends VggModel {
                     b.hasIdentity() ? identity : null));
         }
         return new ScalesFile("RepOpt-VGG-" + spec.name(), spec.depths(), null,
-                "Hyper-Search initial values (REFERENCE section 2), not searched", blocks);
+                "Hyper-Search initial values (docs/METHOD.md#hyper-search-init), not searched", blocks);
     }
 
     /**

@@ -20,9 +20,12 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 import org.repopt.gr.BlockScales;
 import org.repopt.gr.RepOptimizer;
+import org.repopt.gr.ScalesFile;
 import org.repopt.nn.ActivationTorchHardSigmoid;
 import org.repopt.nn.ChannelMultiplyVertex;
 import org.repopt.nn.ChannelScaleLayer;
+import org.repopt.nn.ChannelScaleParamInitializer;
+import org.repopt.nn.ParamValues;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -79,13 +82,7 @@ public final class RepOptGhostNet {
         this.constantScales = b.constantScales;
         if (mode == Mode.CSLA) {
             spec.requireMatches(constantScales, displayName());
-            for (BlockScales s : constantScales) {
-                double[] s1 = s.scale1x1();
-                if (s1 != null && Arrays.stream(s1).anyMatch(v -> v != 0)) {
-                    throw new IllegalArgumentException("module " + s.block() + " of " + displayName()
-                            + ": a ghost module has no 1x1 branch, but its scales give a non-zero scale_1x1");
-                }
-            }
+            constantScales.forEach(s -> GhostNetScales.requireCheapConv(s, displayName()));
         }
     }
 
@@ -167,7 +164,8 @@ public final class RepOptGhostNet {
 
     /**
      * The one way a ghost module's scales are written as {@link BlockScales}: {@code scale_conv} the cheap
-     * operation's scale, {@code scale_identity} the fusion scale, no 1x1 branch.
+     * operation's scale, {@code scale_identity} the fusion scale, a depthwise 3x3 kernel with no 1x1 branch
+     * ({@code scale_1x1} null).
      *
      * @param m      the module
      * @param cheap  its cheap scales, one per channel
@@ -175,9 +173,7 @@ public final class RepOptGhostNet {
      * @return the module's scales, named after it
      */
     public static BlockScales moduleScales(GhostModuleSpec m, double[] cheap, double[] fusion) {
-        // BlockScales takes no null scale_1x1 before the core's depthwise generalization; a zero 1x1 scale is the
-        // same branch-free module for Grad Mult and Rule of Initialization
-        return new BlockScales(m.name(), m.channels(), m.channels(), 1, cheap, new double[m.channels()], fusion);
+        return BlockScales.depthwise(m.name(), m.channels(), 1, GhostModuleSpec.CHEAP_KERNEL, cheap, fusion);
     }
 
     /**
@@ -195,6 +191,38 @@ public final class RepOptGhostNet {
             out.add(moduleScales(m, cheap, fusion));
         }
         return out;
+    }
+
+    /**
+     * Search mode: the trained scales of every ghost module, as a scales file of this width that the target takes
+     * ({@link #init}) at any input shape and class count.
+     *
+     * @param net    a trained network of this model ({@link #conf()} in search mode)
+     * @param source the provenance note the file carries
+     * @return the scales
+     * @throws IllegalStateException    where this model is not in search mode
+     * @throws IllegalArgumentException where {@code net} lacks a module's scale layer
+     */
+    public ScalesFile exportScales(ComputationGraph net, String source) {
+        if (mode != Mode.SEARCH) {
+            throw new IllegalStateException(displayName() + " has no trainable cheap scales to export; the "
+                    + "Hyper-Search model is RepOptGhostNet.builder(spec).search()");
+        }
+        List<BlockScales> out = new ArrayList<>();
+        for (GhostModuleSpec m : spec.modules()) {
+            out.add(moduleScales(m, scalesOf(net, LayerNames.scaleConv(m.name())),
+                    scalesOf(net, LayerNames.scaleIdentity(m.name()))));
+        }
+        return GhostNetScales.of(spec, source, out);
+    }
+
+    private static double[] scalesOf(ComputationGraph net, String layerName) {
+        org.deeplearning4j.nn.api.Layer l = net.getLayer(layerName);
+        if (l == null) {
+            throw new IllegalArgumentException("the network has no layer '" + layerName
+                    + "': not a RepOpt-GhostNet Hyper-Search network of this architecture");
+        }
+        return ParamValues.of(l.getParam(ChannelScaleParamInitializer.SCALE_KEY));
     }
 
     /** @return the whole graph, open for additions; input types set */

@@ -28,9 +28,10 @@ import java.util.Objects;
  *
  * <p>The scales are one parameter, {@value ChannelScaleParamInitializer#SCALE_KEY}, of shape {@code [1, C]},
  * initialized to {@link Builder#initialScale} or per channel to {@link Builder#initialScales}. A
- * {@linkplain Builder#trainable trainable} layer learns its scales with the layer's updater and
- * regularization; a constant one keeps them: its updater is {@link NoOp}, it has no regularization and it
- * reports a zero gradient. Works on CNN input (NCHW or NHWC, by {@link Builder#dataFormat}) and on feed-forward
+ * {@linkplain Builder#trainable trainable} layer learns its scales with the layer's updater and, unless
+ * {@linkplain Builder#decayed exempt}, its regularization (weight decay); a constant one keeps them: its updater is
+ * {@link NoOp}, it has no regularization and it reports a zero gradient. The Hyper-Search model exempts its branch
+ * scales from weight decay and decays its identity scale, as the reference code does (docs/METHOD.md#hyper-search-recipe). Works on CNN input (NCHW or NHWC, by {@link Builder#dataFormat}) and on feed-forward
  * input; the output has the input's type.
  */
 public class ChannelScaleLayer extends FeedForwardLayer {
@@ -40,6 +41,7 @@ public class ChannelScaleLayer extends FeedForwardLayer {
     private double initialScale = 1.0;
     private double[] initialScales;
     private boolean trainable = true;
+    private boolean decayed = true;
     private CNN2DFormat dataFormat = CNN2DFormat.NCHW;
 
     /** For JSON deserialization. */
@@ -58,6 +60,7 @@ public class ChannelScaleLayer extends FeedForwardLayer {
         this.initialScale = b.initialScale;
         this.initialScales = b.initialScales == null ? null : b.initialScales.clone();
         this.trainable = b.trainable;
+        this.decayed = b.decayed;
         this.dataFormat = b.dataFormat;
         if (initialScales != null && nOut > 0 && initialScales.length != nOut) {
             throw new IllegalArgumentException("layer '" + layerName + "': " + initialScales.length
@@ -78,6 +81,11 @@ public class ChannelScaleLayer extends FeedForwardLayer {
     /** @return whether the scales are learned */
     public boolean isTrainable() {
         return trainable;
+    }
+
+    /** @return whether a trainable layer's regularization (weight decay) applies to its scales */
+    public boolean isDecayed() {
+        return decayed;
     }
 
     /** @return where the channel axis of CNN input is */
@@ -139,7 +147,7 @@ public class ChannelScaleLayer extends FeedForwardLayer {
 
     @Override
     public List<Regularization> getRegularizationByParam(String paramName) {
-        return trainable ? super.getRegularizationByParam(paramName) : null;
+        return trainable && decayed ? super.getRegularizationByParam(paramName) : null;
     }
 
     @Override
@@ -180,7 +188,7 @@ public class ChannelScaleLayer extends FeedForwardLayer {
         }
         ChannelScaleLayer that = (ChannelScaleLayer) o;
         return Double.compare(initialScale, that.initialScale) == 0 && trainable == that.trainable
-                && Arrays.equals(initialScales, that.initialScales) && dataFormat == that.dataFormat;
+                && decayed == that.decayed && Arrays.equals(initialScales, that.initialScales) && dataFormat == that.dataFormat;
     }
 
     @Override
@@ -190,12 +198,14 @@ public class ChannelScaleLayer extends FeedForwardLayer {
 
     @Override
     public int hashCode() {
-        return Objects.hash(super.hashCode(), initialScale, Arrays.hashCode(initialScales), trainable, dataFormat);
+        return Objects.hash(super.hashCode(), initialScale, Arrays.hashCode(initialScales), trainable, decayed,
+                dataFormat);
     }
 
     @Override
     public String toString() {
-        return "ChannelScaleLayer{" + layerName + ", channels=" + nOut + ", trainable=" + trainable + "}";
+        return "ChannelScaleLayer{" + layerName + ", channels=" + nOut + ", trainable=" + trainable
+                + (trainable && !decayed ? ", no weight decay" : "") + "}";
     }
 
     /** Builds a {@link ChannelScaleLayer}; {@link #channels} may be left to the graph's input types. */
@@ -203,6 +213,7 @@ public class ChannelScaleLayer extends FeedForwardLayer {
         private double initialScale = 1.0;
         private double[] initialScales;
         private boolean trainable = true;
+        private boolean decayed = true;
         private CNN2DFormat dataFormat = CNN2DFormat.NCHW;
 
         /** @param c channel count (sets nIn and nOut) */
@@ -234,6 +245,15 @@ public class ChannelScaleLayer extends FeedForwardLayer {
         /** @param t whether the scales are learned (default) or constant */
         public Builder trainable(boolean t) {
             this.trainable = t;
+            return this;
+        }
+
+        /**
+         * @param d whether the layer's regularization (weight decay) applies to trainable scales (default); a
+         *          constant layer is never regularized
+         */
+        public Builder decayed(boolean d) {
+            this.decayed = d;
             return this;
         }
 

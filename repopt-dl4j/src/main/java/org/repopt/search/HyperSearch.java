@@ -20,9 +20,10 @@ import java.util.Locale;
 import java.util.Objects;
 
 /**
- * Hyper-Search (Ding et al., ICLR 2023, section 3.3; REFERENCE section 6): trains the Hyper-Search model
+ * Hyper-Search (Ding et al., ICLR 2023, section 3.3; docs/METHOD.md#hyper-search): trains the Hyper-Search model
  * ({@link HyperSearchVgg}, every CSLA scale trainable) of the target architecture on a search data set with SGD,
- * Nesterov momentum and L2 weight decay on kernels, scales and the linear weight, then exports the trained scales
+ * Nesterov momentum and L2 weight decay on the kernels, the identity scales and the linear weight (not on the branch
+ * scales {@code s3}, {@code s1}, nor BatchNorm: the reference code's rule, docs/METHOD.md#hyper-search-recipe), then exports the trained scales
  * as a scales file ({@value #SCALES_FILE} in the run's output folder) that {@code RepOptVgg} takes as constants.
  *
  * <p>The architecture is adapted to the search data's input shape and class count; block names, channels and
@@ -48,14 +49,19 @@ public final class HyperSearch {
      */
     public HyperSearch(VggSpec target, double momentum, double weightDecay) {
         this.target = Objects.requireNonNull(target, "target");
+        requireRecipe(momentum, weightDecay);
+        this.momentum = momentum;
+        this.weightDecay = weightDecay;
+    }
+
+    /** Checks a search's SGD recipe (every family's search uses the same one). */
+    static void requireRecipe(double momentum, double weightDecay) {
         if (!(momentum > 0 && momentum < 1)) {
             throw new IllegalArgumentException("momentum must be in (0, 1), got " + momentum);
         }
         if (!(weightDecay >= 0) || Double.isInfinite(weightDecay)) {
             throw new IllegalArgumentException("weightDecay must be finite and >= 0, got " + weightDecay);
         }
-        this.momentum = momentum;
-        this.weightDecay = weightDecay;
     }
 
     /** @param target the architecture whose scales are searched, with the paper's momentum and weight decay */

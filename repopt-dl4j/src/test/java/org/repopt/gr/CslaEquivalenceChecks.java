@@ -2,6 +2,7 @@ package org.repopt.gr;
 
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.repopt.check.EquivalenceCheck;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -29,8 +30,7 @@ abstract class CslaEquivalenceChecks {
 
     /** @return {@code max |expected - actual| / max(1, max |expected|)} */
     static double relativeGap(INDArray expected, INDArray actual) {
-        double scale = Math.max(1.0, expected.amaxNumber().doubleValue());
-        return expected.sub(actual).amaxNumber().doubleValue() / scale;
+        return EquivalenceCheck.relativeGap(expected, actual);
     }
 
     @Test

@@ -2,7 +2,6 @@ package org.repopt.gr;
 
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.junit.jupiter.api.Disabled;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
@@ -23,8 +22,15 @@ import java.util.Map;
  * kernels only), have the same equivalent cheap kernels and the same other parameters after every one of 20 steps;
  * leaving out either the re-initialization or the Grad Mult breaks it.
  */
-@Disabled("issue 16 phase 2: waits for the core's depthwise Grad Mult and Rule of Initialization (groups = channels)")
+
 class GhostNetCslaEquivalenceTest extends CslaEquivalenceChecks {
+
+    /**
+     * Below the shared {@link #LR}: at 0.05 (and 0.01) this 36-conv network with BatchNorm on 2x2 maps and a batch of 6
+     * is chaotic, and the two trajectories' rounding differences (1e-16) grow past 1e-9 within 20 steps in either
+     * order of summation; at 0.002 they stay below 1e-12.
+     */
+    private static final double GHOST_LR = 0.002;
 
     private final GhostNetSpec spec = GhostNets.tiny();
     private final List<BlockScales> scales = GhostNets.randomScales(spec, 11);
@@ -33,11 +39,11 @@ class GhostNetCslaEquivalenceTest extends CslaEquivalenceChecks {
     @Override
     double maxRelativeGap(boolean reinit, boolean gradMult) {
         RepOptGhostNet cslaModel = RepOptGhostNet.builder(spec).csla(scales).dataType(DataType.DOUBLE).seed(5).build();
-        ComputationGraph csla = RepOptimizer.baseline(GradMult.Form.SGD).updater(new Nesterovs(LR, MOMENTUM))
+        ComputationGraph csla = RepOptimizer.baseline(GradMult.Form.SGD).updater(new Nesterovs(GHOST_LR, MOMENTUM))
                 .weightDecay(WD).applyTo(cslaModel.conf());
         RepOptGhostNet targetModel = RepOptGhostNet.builder(spec).dataType(DataType.DOUBLE).seed(6).build();
         RepOptimizer.Builder opt = (gradMult ? RepOptimizer.sgd(scales).mapByName(targetModel.cheapConvOfModule())
-                : RepOptimizer.baseline(GradMult.Form.SGD)).updater(new Nesterovs(LR, MOMENTUM)).weightDecay(WD)
+                : RepOptimizer.baseline(GradMult.Form.SGD)).updater(new Nesterovs(GHOST_LR, MOMENTUM)).weightDecay(WD)
                 .fineTune();
         ComputationGraph target = opt.applyTo(targetModel.conf());
         // Same start: every layer the two share, then the cheap kernels: the Rule of Initialization or the raw ones

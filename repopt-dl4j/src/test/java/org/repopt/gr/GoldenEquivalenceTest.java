@@ -76,7 +76,7 @@ class GoldenEquivalenceTest {
             }
             files.addAll(more);
         }
-        assertTrue(files.size() >= 2, "expected the shipped sgd and adamw cases, found " + files);
+        assertTrue(files.size() >= 3, "expected the shipped sgd, adamw and depthwise cases, found " + files);
         return files.stream().flatMap(f -> {
             List<DynamicTest> tests = new ArrayList<>();
             tests.add(DynamicTest.dynamicTest(f.getFileName() + " [grad mult and re-init]", () -> staticParts(f)));

@@ -152,4 +152,38 @@ class GrSitesTest {
         assertEquals(mln.output(x), cg.outputSingle(x));
         assertEquals(mln.getLayer("second").getParam("W"), cg.getLayer("second").getParam("W"));
     }
+
+    /** Flat input (as MNIST iterators give it): DL4J puts a preprocessor on the first layer; the graph keeps it. */
+    @Test
+    void aFlatInputsPreprocessorIsKept() {
+        MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder().seed(2).dataType(DataType.DOUBLE).list()
+                .layer(conv(3, 1, 4, ConvolutionMode.Same, 0, Activation.IDENTITY))
+                .layer(new BatchNormalization.Builder().build())
+                .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(3)
+                        .activation(Activation.SOFTMAX).build())
+                .setInputType(InputType.convolutionalFlat(6, 6, 1)).build();
+        assertTrue(conf.getInputPreProcess(0) != null);
+        ComputationGraphConfiguration graph = MultiLayerAsGraph.toGraph(conf);
+        assertEquals(List.of("layer0"), GrSites.find(graph).siteNames());
+        MultiLayerNetwork mln = new MultiLayerNetwork(conf);
+        mln.init();
+        ComputationGraph cg = new ComputationGraph(graph);
+        cg.init(mln.params().dup(), false);
+        INDArray x = Nd4j.rand(DataType.DOUBLE, 2, 36);
+        assertEquals(mln.output(x), cg.outputSingle(x));
+    }
+
+    /** TransferLearning's frozen convs are listed with why they take no scales. */
+    @Test
+    void frozenConvsAreListedAsNotTrained() {
+        ComputationGraph net = new ComputationGraph(userGraph());
+        net.init();
+        ComputationGraph frozen = new org.deeplearning4j.nn.transferlearning.TransferLearning.GraphBuilder(net)
+                .setFeatureExtractor("n1").build();
+        GrSites found = GrSites.find(frozen.getConfiguration());
+        assertEquals(List.of("dw"), found.siteNames());
+        assertReason(found, "c1", "frozen (");
+        assertTrue(found.conv("c1").orElseThrow().reason().contains("ConvolutionLayer): its kernel does not train"),
+                found.toText());
+    }
 }

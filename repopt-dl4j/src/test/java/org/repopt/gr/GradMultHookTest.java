@@ -23,8 +23,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The maskless Grad Mult (issue 18): the hook multiplies DL4J's gradient view in place from per-channel vectors, with
- * the same result as the masked form {@code G * M} ({@link GradMult#create}), bit for bit, in every layout DL4J
- * hands over, and keeps only per-channel state.
+ * the masked form's result {@code G * M} ({@link GradMult#create}) up to the stated bound at the centre tap, in every
+ * layout DL4J hands over, and keeps only per-channel state.
  */
 class GradMultHookTest {
 
@@ -63,45 +63,88 @@ class GradMultHookTest {
         return s.depthwise() ? new long[]{k, k, s.outChannels(), 1} : GradMult.shape(s);
     }
 
+    /**
+     * Every entry off the centre tap, every identity-diagonal entry and every depthwise entry equals the masked form
+     * {@code G * M} bit for bit; a groups-1 centre entry is within {@code 5u (|s_k^p| + |s1^p|) |G|} of it (the hook
+     * rounds three times there, the masked form twice; docs/METHOD.md#grad-mult-factored). Checked in double and
+     * float, both forms, on the rank-4 view and on a flat view inside a layer's {@code [bias | W]} gradient.
+     */
     @Test
-    void masklessEqualsTheMaskedFormExactly() {
+    void masklessEqualsTheMaskedFormUpToTheCentreTapBound() {
         for (DataType type : List.of(DataType.DOUBLE, DataType.FLOAT)) {
+            double u = type == DataType.DOUBLE ? Math.ulp(1.0) / 2 : Math.ulp(1.0f) / 2;
             for (GradMult.Form form : GradMult.Form.values()) {
                 for (BlockScales s : blocks()) {
                     String what = s + " " + form + " " + type;
                     INDArray g = Nd4j.rand(type, dl4jShape(s)).subi(0.5);
                     INDArray expected = g.mul(maskInDl4jLayout(s, form, type));
 
-                    // the rank-4 view DL4J may hand over
                     INDArray rank4 = g.dup('c');
                     new GradMultHook(s, form, ApplyStep.BEFORE_UPDATER).apply(null, rank4, 0.1, 0, 0);
-                    assertArrayEquals(expected.data().asDouble(), rank4.data().asDouble(), 0.0, what + " rank 4");
+                    assertWithinBound(s, form, u, g, expected, rank4, what + " rank 4");
 
-                    // the flat view of a layer's gradient, [bias | W]: only W changes, in place
-                    long bias = 3;
+                    // the flat view of a layer's gradient inside a network's, [... | bias | W]: only W changes
+                    for (long bias : new long[]{3, 36, 40}) {
                     INDArray layer = Nd4j.rand(type, 1, bias + g.length());
                     INDArray before = layer.dup();
                     INDArray flat = layer.get(NDArrayIndex.point(0), NDArrayIndex.interval(bias, bias + g.length()));
                     flat.assign(g.reshape('c', new long[]{g.length()}));
                     new GradMultHook(s, form, ApplyStep.BEFORE_UPDATER).apply(null, flat, 0.1, 0, 0);
                     INDArray w = layer.get(NDArrayIndex.point(0), NDArrayIndex.interval(bias, bias + g.length()));
-                    assertArrayEquals(expected.reshape('c', new long[]{g.length()}).toDoubleVector(), w.toDoubleVector(), 0.0,
-                            what + " flat view");
+                    assertWithinBound(s, form, u, g, expected, w.reshape('c', dl4jShape(s)), what + " flat view at " + bias);
                     assertArrayEquals(before.get(NDArrayIndex.point(0), NDArrayIndex.interval(0, bias))
                             .toDoubleVector(), layer.get(NDArrayIndex.point(0), NDArrayIndex.interval(0, bias))
                             .toDoubleVector(), 0.0, what + " bias untouched");
+                    }
                 }
             }
         }
     }
 
+    private static void assertWithinBound(BlockScales s, GradMult.Form form, double u, INDArray g, INDArray expected,
+                                          INDArray actual, String what) {
+        double[] e = expected.dup('c').data().asDouble();
+        double[] x = actual.dup('c').data().asDouble();
+        double[] gv = g.dup('c').data().asDouble();
+        int k = s.kernel();
+        int centre = k / 2;
+        int in = s.inChannelsPerGroup();
+        double[] a = GradMult.powered(s.scaleConv(), form);
+        double[] b = s.hasConv1x1() ? GradMult.powered(s.scale1x1(), form) : new double[a.length];
+        for (int j = 0; j < e.length; j++) {
+            int tap = j % (k * k);
+            int i = (j / (k * k)) % in;
+            int o = j / (k * k * in);
+            boolean inexact = !s.depthwise() && tap == centre * k + centre && !(s.hasIdentity() && o == i);
+            double bound = inexact ? 5 * u * (Math.abs(a[o]) + Math.abs(b[o])) * Math.abs(gv[j]) * (1 + 4 * u) : 0.0;
+            assertTrue(Math.abs(e[j] - x[j]) <= bound, what + ": entry " + j + " is " + x[j] + ", masked form "
+                    + e[j] + (inexact ? ", bound " + bound : ", expected exactly"));
+        }
+    }
+
     @Test
-    void aDepthwiseKernelInPyTorchsLayoutGetsTheSameProduct() {
+    void aZeroOrNegativeScaleIsHandled() {
+        // s_k[1] = 0: the taps off the centre become 0; AdamW's power 1 keeps a negative scale's sign
+        BlockScales s = new BlockScales("odd", 3, 3, 1, new double[]{0.5, 0.0, -1.5}, new double[]{1, 2, -0.25},
+                new double[]{1, 1, 1});
+        for (GradMult.Form form : GradMult.Form.values()) {
+            INDArray g = Nd4j.rand(DataType.DOUBLE, 3, 3, 3, 3).subi(0.5);
+            INDArray expected = g.mul(GradMult.create(s, form, DataType.DOUBLE));
+            INDArray h = g.dup();
+            new GradMultHook(s, form, ApplyStep.BEFORE_UPDATER).apply(null, h, 0.1, 0, 0);
+            assertWithinBound(s, form, Math.ulp(1.0) / 2, g, expected, h, "zero and negative scales " + form);
+            INDArray offCentre = h.get(NDArrayIndex.point(1), NDArrayIndex.all(), NDArrayIndex.point(0),
+                    NDArrayIndex.all());
+            assertEquals(0.0, offCentre.amaxNumber().doubleValue(), 0.0);
+        }
+    }
+
+    @Test
+    void aDepthwiseGradientInAnotherLayoutIsRefused() {
         BlockScales s = BlockScales.depthwise("dw", 4, 1, 3, positive(4), positive(4));
-        INDArray g = Nd4j.rand(DataType.DOUBLE, 4, 1, 3, 3);
-        INDArray expected = g.mul(GradMult.create(s, GradMult.Form.SGD, DataType.DOUBLE));
-        new GradMultHook(s, GradMult.Form.SGD, ApplyStep.BEFORE_UPDATER).apply(null, g, 0.1, 0, 0);
-        assertArrayEquals(expected.data().asDouble(), g.data().asDouble(), 0.0);
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> new GradMultHook(s,
+                GradMult.Form.SGD, ApplyStep.BEFORE_UPDATER).apply(null, Nd4j.rand(DataType.DOUBLE, 4, 1, 3, 3), 0.1, 0, 0));
+        assertTrue(e.getMessage().contains("[3, 3, 4, 1]") && e.getMessage().contains("[4, 1, 3, 3]"), e.getMessage());
     }
 
     @Test

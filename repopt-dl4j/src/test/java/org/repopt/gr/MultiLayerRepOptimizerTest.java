@@ -20,6 +20,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -112,6 +113,19 @@ class MultiLayerRepOptimizerTest {
     }
 
     @Test
+    void theBaselineOnAMultiLayerNetworkHasNoGradMultAndKeepsItsInit() {
+        MultiLayerConfiguration conf = GrSitesTest.userMultiLayer();
+        MultiLayerNetwork plain = new MultiLayerNetwork(conf.clone());
+        plain.init();
+        MultiLayerNetwork net = RepOptimizer.baseline(GradMult.Form.SGD).weightDecay(1e-3).applyTo(plain);
+        assertEquals(plain.params(), net.params());
+        BaseLayer conv = (BaseLayer) net.getLayerWiseConfigurations().getConf(4).getLayer();
+        assertEquals(List.of(new org.nd4j.linalg.learning.regularization.L2Regularization(1e-3)),
+                conv.getRegularization());
+        net.fit(batch(0));
+    }
+
+    @Test
     void refusalsAreTheGraphs() {
         MultiLayerNetwork trained = optimizer("sgd").applyTo(GrSitesTest.userMultiLayer());
         trained.fit(batch(0));
@@ -131,6 +145,69 @@ class MultiLayerRepOptimizerTest {
                 .sgd(List.of(scales().get(0).renamed("conv0"))).mapByBlockName().applyTo(GrSitesTest.userMultiLayer()));
         assertTrue(other.getMessage().contains("[conv0]") && other.getMessage().contains("[layer0, second]"),
                 other.getMessage());
+    }
+
+    @Test
+    void depthwiseBlocksOnAMultiLayerNetworkAreReinitializedAndTrained() {
+        MultiLayerConfiguration conf = new org.deeplearning4j.nn.conf.NeuralNetConfiguration.Builder().seed(4)
+                .dataType(DataType.DOUBLE).list()
+                .layer(new org.deeplearning4j.nn.conf.layers.ConvolutionLayer.Builder(1, 1).nOut(6).hasBias(false)
+                        .activation(org.nd4j.linalg.activations.Activation.IDENTITY).build())
+                .layer(new org.deeplearning4j.nn.conf.layers.BatchNormalization.Builder().build())
+                .layer(new org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D.Builder(3, 3).padding(1, 1)
+                        .convolutionMode(org.deeplearning4j.nn.conf.ConvolutionMode.Truncate).hasBias(false)
+                        .activation(org.nd4j.linalg.activations.Activation.IDENTITY).name("dw").build())
+                .layer(new org.deeplearning4j.nn.conf.layers.BatchNormalization.Builder().build())
+                .layer(new org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer.Builder(
+                        org.deeplearning4j.nn.conf.layers.PoolingType.AVG).build())
+                .layer(new org.deeplearning4j.nn.conf.layers.OutputLayer.Builder().nOut(3)
+                        .activation(org.nd4j.linalg.activations.Activation.SOFTMAX).build())
+                .setInputType(org.deeplearning4j.nn.conf.inputs.InputType.convolutional(8, 8, 2)).build();
+        assertEquals(List.of("dw"), GrSites.find(conf).siteNames());
+        BlockScales dw = BlockScales.depthwise("dw", 6, 1, 3, new double[]{0.9, 1.1, -0.3, 0.7, 1.3, 0.2},
+                new double[]{1, 0.5, 0.8, 1.2, 0.1, 0.9});
+        MultiLayerNetwork plain = new MultiLayerNetwork(conf.clone());
+        plain.init();
+        MultiLayerNetwork net = RepOptimizer.sgd(List.of(dw)).learningRate(0.05).applyTo(plain);
+        INDArray w = plain.getLayer("dw").getParam("W");
+        assertArrayEquals(new long[]{3, 3, 6, 1}, w.shape());
+        assertClose(Reinit.equivalentKernel(dw, w, null), net.getLayer("dw").getParam("W"), "Rule of Initialization");
+        INDArray before = net.getLayer("dw").getParam("W").dup();
+        DataSet b = new DataSet(Nd4j.rand(DataType.DOUBLE, 4, 2, 8, 8), Nd4j.eye(3).getRows(0, 1, 2, 0));
+        net.fit(b);
+        assertNotEquals(before, net.getLayer("dw").getParam("W"));
+    }
+
+    /**
+     * A kernel's gradient lies inside the network's gradient buffer, at an offset (ND4J view pitfalls): depthwise in
+     * DL4J's [k, k, C, 1] layout, and a dense block with 1x1 and identity branches.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"depthwise", "dense"})
+    void gradMultOnAGradientInsideALargerBuffer(String kind) {
+        double[] s = {0.9, 1.1, -0.3, 0.7, 1.3, 0.2};
+        double[] sid = {1, 0.5, 0.8, 1.2, 0.1, 0.9};
+        BlockScales dw = "depthwise".equals(kind) ? BlockScales.depthwise("dw", 6, 1, 3, s, sid)
+                : new BlockScales("dense", 6, 6, 1, s, new double[]{0.3, -0.2, 0.5, 0.4, 0.9, 1.1}, sid);
+        INDArray mult = GradMult.create(dw, GradMult.Form.SGD, DataType.DOUBLE);
+        int n = (int) mult.length();
+        INDArray m = ("depthwise".equals(kind) ? mult.permute(2, 3, 0, 1) : mult).dup('c').reshape(n);
+        for (int offset : new int[]{0, 36, 40}) {
+            INDArray whole = Nd4j.rand(DataType.DOUBLE, 1, 500).dup('f');
+            INDArray grad = whole.get(org.nd4j.linalg.indexing.NDArrayIndex.point(0),
+                    org.nd4j.linalg.indexing.NDArrayIndex.interval(offset, offset + n));
+            INDArray expected = grad.dup('c').reshape(n).mul(m);
+            INDArray rest = whole.dup();
+            new GradMultHook(dw, GradMult.Form.SGD, org.nd4j.linalg.learning.regularization.Regularization.ApplyStep
+                    .BEFORE_UPDATER).apply(null, grad, 0.1, 0, 0);
+            assertClose(expected, grad.dup('c').reshape(n), "offset " + offset);
+            INDArray outside = whole.dup();
+            outside.get(org.nd4j.linalg.indexing.NDArrayIndex.point(0),
+                    org.nd4j.linalg.indexing.NDArrayIndex.interval(offset, offset + n)).assign(0);
+            rest.get(org.nd4j.linalg.indexing.NDArrayIndex.point(0),
+                    org.nd4j.linalg.indexing.NDArrayIndex.interval(offset, offset + n)).assign(0);
+            assertEquals(rest, outside, "nothing outside the kernel's gradient changes");
+        }
     }
 
     private static void assertClose(INDArray expected, INDArray actual, String what) {

@@ -225,7 +225,45 @@ class RepOptGhostNetTest {
                 first.scaleConv(), ones, first.scaleIdentity()));
         IllegalArgumentException oneByOne = assertThrows(IllegalArgumentException.class,
                 () -> RepOptGhostNet.builder(tiny).csla(withOneByOne).build());
-        assertTrue(oneByOne.getMessage().contains("blocks.0.0.ghost1") && oneByOne.getMessage().contains("scale_1x1"),
-                oneByOne.getMessage());
+        assertTrue(oneByOne.getMessage().contains("blocks.0.0.ghost1") && oneByOne.getMessage().contains("depthwise")
+                && oneByOne.getMessage().contains("no 1x1 branch"), oneByOne.getMessage());
+    }
+
+    /**
+     * {@link RepOptGhostNet#init(RepOptimizer.Builder)} starts each cheap depthwise kernel where its CSLA module starts
+     * (Rule of Initialization: {@code scale_conv[c] * W + scale_identity[c]} at the centre tap, in DL4J's
+     * {@code [3, 3, C, 1]} layout) and every other parameter where the plain network of the same seed starts.
+     */
+    @Test
+    void initStartsEveryCheapKernelAtItsCslaModulesKernel() {
+        GhostNetSpec tiny = GhostNets.tiny();
+        List<BlockScales> scales = GhostNets.randomScales(tiny, 9);
+        RepOptGhostNet model = RepOptGhostNet.builder(tiny).dataType(DataType.DOUBLE).seed(3).build();
+        ComputationGraph plain = RepOptimizer.baseline(GradMult.Form.SGD).applyTo(model.conf());
+        ComputationGraph net = model.init(RepOptimizer.sgd(scales));
+        for (org.deeplearning4j.nn.api.Layer l : net.getLayers()) {
+            String name = l.conf().getLayer().getLayerName();
+            for (java.util.Map.Entry<String, INDArray> p : l.paramTable().entrySet()) {
+                INDArray raw = plain.getLayer(name).getParam(p.getKey());
+                GhostModuleSpec module = tiny.modules().stream().filter(m -> LayerNames.cheapConv(m.name()).equals(name))
+                        .findFirst().orElse(null);
+                if (module == null) {
+                    assertEquals(raw, p.getValue(), name + " " + p.getKey() + " as the plain network's");
+                    continue;
+                }
+                BlockScales s = scales.get(tiny.modules().indexOf(module));
+                INDArray w = p.getValue();
+                for (int c = 0; c < module.channels(); c++) {
+                    for (int i = 0; i < 3; i++) {
+                        for (int j = 0; j < 3; j++) {
+                            double expected = s.scaleConv()[c] * raw.getDouble(i, j, c, 0)
+                                    + (i == 1 && j == 1 ? s.scaleIdentity()[c] : 0);
+                            assertEquals(expected, w.getDouble(i, j, c, 0), 1e-12 * Math.max(1, Math.abs(expected)),
+                                    name + " [" + i + "," + j + "," + c + ",0]");
+                        }
+                    }
+                }
+            }
+        }
     }
 }

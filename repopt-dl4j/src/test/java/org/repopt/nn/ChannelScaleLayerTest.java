@@ -8,6 +8,9 @@ import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.activations.impl.ActivationIdentity;
 
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -41,5 +44,22 @@ class ChannelScaleLayerTest {
                 () -> new ChannelScaleLayer.Builder().name("s").activation(Activation.RELU).build());
         assertTrue(e.getMessage().contains("'s'") && e.getMessage().contains("relu"), e.getMessage());
         new ChannelScaleLayer.Builder().activation(Activation.IDENTITY).build();
+    }
+
+    @Test
+    void aDecayExemptScaleHasNoRegularizationAndKeepsTheFlagThroughJson() {
+        ComputationGraphConfiguration conf = new NeuralNetConfiguration.Builder().l2(1e-3).graphBuilder()
+                .addInputs("in")
+                .addLayer("exempt", new ChannelScaleLayer.Builder().decayed(false).build(), "in")
+                .addLayer("decayed", new ChannelScaleLayer.Builder().build(), "exempt")
+                .setOutputs("decayed").setInputTypes(InputType.convolutional(4, 4, 3)).build();
+        ComputationGraphConfiguration back = ComputationGraphConfiguration.fromJson(conf.toJson());
+        for (ComputationGraphConfiguration c : new ComputationGraphConfiguration[]{conf, back}) {
+            List<?> exempt = layerOf(c, "exempt").getRegularizationByParam(ChannelScaleParamInitializer.SCALE_KEY);
+            assertTrue(exempt == null || exempt.isEmpty(), "exempt scale regularized: " + exempt);
+            assertFalse(layerOf(c, "decayed").getRegularizationByParam(ChannelScaleParamInitializer.SCALE_KEY)
+                    .isEmpty(), "the default scale layer is decayed");
+        }
+        assertFalse(layerOf(back, "exempt").isDecayed());
     }
 }

@@ -33,8 +33,12 @@ final class ExampleCommand implements Callable<Integer> {
     static final List<Example> ALL = List.of(
             new Example("one-line", "org.repopt.examples.quickstart.OneLineOnYourGraph",
                     "your own VGG-style ComputationGraph trained with RepOptimizers by adding one line", false),
+            new Example("one-line-multilayer", "org.repopt.examples.quickstart.OneLineOnYourMultiLayerNetwork",
+                    "the same one line on a MultiLayerNetwork, its GR sites found and reported", false),
             new Example("repopt-vgg-fashion-mnist", "org.repopt.examples.quickstart.RepOptVggOnFashionMnist",
                     "Hyper-Search on Fashion-MNIST, then RepOpt-VGG with the searched scales", false),
+            new Example("hyper-search-own-network", "org.repopt.examples.advanced.HyperSearchOnYourNetwork",
+                    "Hyper-Search on your own graph, the equivalence check, then training it with those scales", false),
             new Example("fine-tune", "org.repopt.examples.advanced.FineTuneFromZip",
                     "fine-tune the saved RepOpt-VGG on 4 coarse classes (TransferLearning + fineTune())", false),
             new Example("export-deployable", "org.repopt.examples.advanced.ExportDeployableModel",

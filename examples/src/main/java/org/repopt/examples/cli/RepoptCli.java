@@ -9,7 +9,7 @@ import picocli.CommandLine;
  */
 @Command(name = "repopt", mixinStandardHelpOptions = true, versionProvider = RepoptCli.Version.class,
         description = "RepOptimizers (Gradient Re-parameterization, Ding et al., ICLR 2023) for Deeplearning4j.",
-        subcommands = {DemoCommand.class, TrainCommand.class, SearchCommand.class, ExportCommand.class,
+        subcommands = {DemoCommand.class, TrainCommand.class, SearchCommand.class, CheckCommand.class, ExportCommand.class,
                 QuantizeCommand.class, BenchCommand.class, ModelsCommand.class, UiCommand.class, ExampleCommand.class,
                 CommandLine.HelpCommand.class})
 public final class RepoptCli implements Runnable {

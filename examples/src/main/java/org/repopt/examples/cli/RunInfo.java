@@ -10,6 +10,7 @@ import org.repopt.data.ImageDataset;
 import org.repopt.deploy.DeployModel;
 import org.repopt.io.JsonFormatException;
 import org.repopt.io.StrictJson;
+import org.repopt.model.GhostNetSpec;
 import org.repopt.model.RepVgg;
 import org.repopt.model.VggSpec;
 import org.repopt.train.ModelFamily;
@@ -73,14 +74,38 @@ record RunInfo(String model, String variant, String dataset, String dataDir, int
                 spec.numClasses(), scales, momentum, weightDecay);
     }
 
+    /**
+     * The same for a RepOpt-GhostNet family.
+     *
+     * @param spec the trained architecture (input shape and classes adapted to the data)
+     * @return the run description
+     */
+    static RunInfo of(ModelFamily family, String variant, DataArgs data, int cropPadding, GhostNetSpec spec,
+                      String scales, double momentum, double weightDecay) {
+        return new RunInfo(ModelArgs.name(family), variant, data.dataset,
+                data.dataDir == null ? null : data.dataDir.toAbsolutePath().normalize().toString(), data.imageSize,
+                data.subset, cropPadding, spec.inputChannels(), spec.inputHeight(), spec.inputWidth(),
+                spec.numClasses(), scales, momentum, weightDecay);
+    }
+
     /** @return the family */
     ModelFamily family() {
         return ModelArgs.family(model);
     }
 
-    /** @return the trained architecture */
+    /** @return the trained architecture of a VGG family */
     VggSpec spec() {
         return ModelArgs.spec(variant).withInput(channels, height, width).withClasses(classes);
+    }
+
+    /** @return the trained architecture of a RepOpt-GhostNet family */
+    GhostNetSpec ghostSpec() {
+        return GhostNetSpec.parse(variant).withInput(channels, height, width).withClasses(classes);
+    }
+
+    /** @return the trained architecture's name: {@code small}, {@code B1}, ..., or a GhostNet width, {@code 0.5x} */
+    String specName() {
+        return family().ghostNet() ? ghostSpec().name() : spec().name();
     }
 
     /**
@@ -99,7 +124,8 @@ record RunInfo(String model, String variant, String dataset, String dataDir, int
 
     /**
      * The run's deployable plain model ({@link DeployModel}): its last intact checkpoint, fused for RepVGG, batch norm
-     * folded into the convolutions, stock DL4J classes only, whichever engine trained it.
+     * folded into the convolutions, stock DL4J classes only, for every family (RepOpt-GhostNet included), whichever
+     * engine trained it.
      *
      * @param run the run folder
      * @return the deploy network
@@ -107,9 +133,10 @@ record RunInfo(String model, String variant, String dataset, String dataDir, int
      * @throws IOException              when the checkpoint cannot be read
      */
     ComputationGraph deployModel(Path run) throws IOException {
-        if (family() == ModelFamily.HS) {
+        if (family() == ModelFamily.HS || family() == ModelFamily.GHOSTNET_HS) {
             throw new IllegalArgumentException("the Hyper-Search model is not a plain deploy model: run ./repopt "
-                    + "search to export its scales, then train RepOpt-VGG with them");
+                    + "search to export its scales, then train " + (family().ghostNet() ? "RepOpt-GhostNet"
+                    : "RepOpt-VGG") + " with them");
         }
         Path checkpoint = Trainer.latestCheckpoint(run).orElseThrow(
                 () -> new IllegalArgumentException(run + " holds no checkpoint yet"));

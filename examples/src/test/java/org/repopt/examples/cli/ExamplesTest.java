@@ -35,7 +35,9 @@ class ExamplesTest {
     /** What each example saves into its output folder. */
     private static final Map<String, List<String>> SAVES = Map.of(
             "one-line", List.of("one-line.zip"),
+            "one-line-multilayer", List.of("one-line-multilayer.zip"),
             "repopt-vgg-fashion-mnist", List.of("fashion-mnist-scales.json", "repopt-vgg-fashion-mnist.zip"),
+            "hyper-search-own-network", List.of("fashion-vgg-scales.json", "fashion-vgg.json", "fashion-vgg.zip"),
             "fine-tune", List.of("fine-tuned-4-classes.zip"),
             "export-deployable", List.of("repopt-vgg-deploy.zip", "repopt-vgg.onnx"));
 
