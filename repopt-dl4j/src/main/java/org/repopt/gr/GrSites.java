@@ -9,6 +9,8 @@ import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D;
 import org.deeplearning4j.nn.conf.layers.Layer;
+import org.deeplearning4j.nn.conf.layers.misc.FrozenLayer;
+import org.deeplearning4j.nn.conf.layers.wrapper.BaseWrapperLayer;
 import org.nd4j.linalg.activations.impl.ActivationIdentity;
 import org.repopt.nn.ConvBnReluLayer;
 import org.repopt.nn.ConvolutionKinds;
@@ -87,6 +89,11 @@ public final class GrSites {
             Layer layer = layerOf(conf, name);
             if (layer instanceof ConvolutionLayer) {
                 out.add(examine(conf, name, (ConvolutionLayer) layer, consumers.getOrDefault(name, List.of())));
+            } else if (wrapped(layer) instanceof ConvolutionLayer) {
+                // TransferLearning's frozen layers: listed, so a report names every conv of the network
+                out.add(new Conv(name, layer.getClass().getSimpleName(), null, "frozen (" + layer.getClass()
+                        .getSimpleName() + " around a " + wrapped(layer).getClass().getSimpleName()
+                        + "): its kernel does not train"));
             }
         }
         return new GrSites(out);
@@ -165,6 +172,14 @@ public final class GrSites {
     @Override
     public String toString() {
         return toText();
+    }
+
+    /** @return the layer a wrapper (a frozen layer) holds, or {@code null} */
+    private static Layer wrapped(Layer layer) {
+        if (layer instanceof FrozenLayer) {
+            return ((FrozenLayer) layer).getLayer();
+        }
+        return layer instanceof BaseWrapperLayer ? ((BaseWrapperLayer) layer).getUnderlying() : null;
     }
 
     private static Conv examine(ComputationGraphConfiguration conf, String name, ConvolutionLayer conv,

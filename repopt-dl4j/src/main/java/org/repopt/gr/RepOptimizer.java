@@ -56,8 +56,9 @@ import java.util.Objects;
  * layers named as DL4J names them ({@code layer0, layer1, ...} unless the layer has its own name).
  *
  * <p>Global state: {@link OneDnnHelpers#enable()} switches DL4J's oneDNN helpers on where the backend has them (one log
- * line, once; nothing on a backend without oneDNN), and the Rule of Initialization seeds ND4J's random generator
- * ({@link Reinit}). Nothing else outside the returned network is touched.
+ * line, once; nothing on a backend without oneDNN). The Rule of Initialization draws from a generator of its own
+ * ({@link Reinit}), so the caller's ND4J generator is neither re-seeded nor advanced; {@code init()} seeds ND4J's
+ * generator from the configuration's seed, as DL4J always does. Nothing else outside the returned network is touched.
  */
 public final class RepOptimizer {
 
@@ -279,9 +280,7 @@ public final class RepOptimizer {
          * @return the new configuration
          */
         public ComputationGraphConfiguration configure(ComputationGraphConfiguration conf) {
-            ComputationGraphConfiguration split = ConvBnReluFusion.unfuse(conf);
-            ComputationGraphConfiguration configured = configure(split, assign(split));
-            return split == conf ? configured : ConvBnReluFusion.fuse(configured);
+            return configure(conf, assign(conf));
         }
 
         private ComputationGraphConfiguration configure(ComputationGraphConfiguration conf,
@@ -330,14 +329,12 @@ public final class RepOptimizer {
          * @throws IllegalStateException when re-initializing a network that is not fresh
          */
         public ComputationGraph applyTo(ComputationGraph net) {
-            // Scales are assigned on the three-layer form; a fused layer keeps its conv's name and kernel, so the
-            // network goes back to the fused form with the Grad Mult on the same kernels.
-            ComputationGraph split = ConvBnReluFusion.unfuse(net);
             if (reinitializes()) {
-                Reinit.requireFresh(split);
+                // A fused conv-BN-ReLU layer is a GR site in place (its kernel is its conv's, under the same name);
+                // only the freshness check needs the three-layer form, to see the batch norms' state.
+                Reinit.requireFresh(ConvBnReluFusion.unfuse(net));
             }
-            ComputationGraph built = build(split.getConfiguration(), split.params().dup());
-            return split == net ? built : ConvBnReluFusion.fuse(built);
+            return build(net.getConfiguration(), net.params().dup());
         }
 
         /**
@@ -397,13 +394,6 @@ public final class RepOptimizer {
 
         /** Configures, initializes (with {@code params} where given) and re-initializes unless fine-tuning. */
         private ComputationGraph build(ComputationGraphConfiguration conf, INDArray params) {
-            ComputationGraphConfiguration split = ConvBnReluFusion.unfuse(conf);
-            if (split != conf) {
-                if (params != null) {
-                    throw new IllegalStateException("internal: parameters given with a fused configuration");
-                }
-                return ConvBnReluFusion.fuse(build(split, null));
-            }
             OneDnnHelpers.enable();
             ScaleAssignment assignment = assign(conf);
             ComputationGraphConfiguration configured = configure(conf, assignment);

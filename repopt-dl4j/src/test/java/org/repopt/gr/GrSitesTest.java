@@ -172,4 +172,18 @@ class GrSitesTest {
         INDArray x = Nd4j.rand(DataType.DOUBLE, 2, 36);
         assertEquals(mln.output(x), cg.outputSingle(x));
     }
+
+    /** TransferLearning's frozen convs are listed with why they take no scales. */
+    @Test
+    void frozenConvsAreListedAsNotTrained() {
+        ComputationGraph net = new ComputationGraph(userGraph());
+        net.init();
+        ComputationGraph frozen = new org.deeplearning4j.nn.transferlearning.TransferLearning.GraphBuilder(net)
+                .setFeatureExtractor("n1").build();
+        GrSites found = GrSites.find(frozen.getConfiguration());
+        assertEquals(List.of("dw"), found.siteNames());
+        assertReason(found, "c1", "frozen (");
+        assertTrue(found.conv("c1").orElseThrow().reason().contains("ConvolutionLayer): its kernel does not train"),
+                found.toText());
+    }
 }

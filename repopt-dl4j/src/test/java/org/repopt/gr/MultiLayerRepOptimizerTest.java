@@ -113,6 +113,19 @@ class MultiLayerRepOptimizerTest {
     }
 
     @Test
+    void theBaselineOnAMultiLayerNetworkHasNoGradMultAndKeepsItsInit() {
+        MultiLayerConfiguration conf = GrSitesTest.userMultiLayer();
+        MultiLayerNetwork plain = new MultiLayerNetwork(conf.clone());
+        plain.init();
+        MultiLayerNetwork net = RepOptimizer.baseline(GradMult.Form.SGD).weightDecay(1e-3).applyTo(plain);
+        assertEquals(plain.params(), net.params());
+        BaseLayer conv = (BaseLayer) net.getLayerWiseConfigurations().getConf(4).getLayer();
+        assertEquals(List.of(new org.nd4j.linalg.learning.regularization.L2Regularization(1e-3)),
+                conv.getRegularization());
+        net.fit(batch(0));
+    }
+
+    @Test
     void refusalsAreTheGraphs() {
         MultiLayerNetwork trained = optimizer("sgd").applyTo(GrSitesTest.userMultiLayer());
         trained.fit(batch(0));
@@ -165,27 +178,34 @@ class MultiLayerRepOptimizerTest {
         assertNotEquals(before, net.getLayer("dw").getParam("W"));
     }
 
-    /** A depthwise kernel's gradient lies inside the network's gradient buffer, at an offset (ND4J view pitfalls). */
-    @Test
-    void depthwiseGradMultOnAGradientInsideALargerBuffer() {
-        BlockScales dw = BlockScales.depthwise("dw", 6, 1, 3, new double[]{0.9, 1.1, -0.3, 0.7, 1.3, 0.2},
-                new double[]{1, 0.5, 0.8, 1.2, 0.1, 0.9});
-        INDArray m = GradMult.create(dw, GradMult.Form.SGD, DataType.DOUBLE).permute(2, 3, 0, 1).dup('c')
-                .reshape(54);
+    /**
+     * A kernel's gradient lies inside the network's gradient buffer, at an offset (ND4J view pitfalls): depthwise in
+     * DL4J's [k, k, C, 1] layout, and a dense block with 1x1 and identity branches.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"depthwise", "dense"})
+    void gradMultOnAGradientInsideALargerBuffer(String kind) {
+        double[] s = {0.9, 1.1, -0.3, 0.7, 1.3, 0.2};
+        double[] sid = {1, 0.5, 0.8, 1.2, 0.1, 0.9};
+        BlockScales dw = "depthwise".equals(kind) ? BlockScales.depthwise("dw", 6, 1, 3, s, sid)
+                : new BlockScales("dense", 6, 6, 1, s, new double[]{0.3, -0.2, 0.5, 0.4, 0.9, 1.1}, sid);
+        INDArray mult = GradMult.create(dw, GradMult.Form.SGD, DataType.DOUBLE);
+        int n = (int) mult.length();
+        INDArray m = ("depthwise".equals(kind) ? mult.permute(2, 3, 0, 1) : mult).dup('c').reshape(n);
         for (int offset : new int[]{0, 36, 40}) {
-            INDArray whole = Nd4j.rand(DataType.DOUBLE, 1, 200).dup('f');
+            INDArray whole = Nd4j.rand(DataType.DOUBLE, 1, 500).dup('f');
             INDArray grad = whole.get(org.nd4j.linalg.indexing.NDArrayIndex.point(0),
-                    org.nd4j.linalg.indexing.NDArrayIndex.interval(offset, offset + 54));
-            INDArray expected = grad.dup('c').reshape(54).mul(m);
+                    org.nd4j.linalg.indexing.NDArrayIndex.interval(offset, offset + n));
+            INDArray expected = grad.dup('c').reshape(n).mul(m);
             INDArray rest = whole.dup();
             new GradMultHook(dw, GradMult.Form.SGD, org.nd4j.linalg.learning.regularization.Regularization.ApplyStep
                     .BEFORE_UPDATER).apply(null, grad, 0.1, 0, 0);
-            assertClose(expected, grad.dup('c').reshape(54), "offset " + offset);
+            assertClose(expected, grad.dup('c').reshape(n), "offset " + offset);
             INDArray outside = whole.dup();
             outside.get(org.nd4j.linalg.indexing.NDArrayIndex.point(0),
-                    org.nd4j.linalg.indexing.NDArrayIndex.interval(offset, offset + 54)).assign(0);
+                    org.nd4j.linalg.indexing.NDArrayIndex.interval(offset, offset + n)).assign(0);
             rest.get(org.nd4j.linalg.indexing.NDArrayIndex.point(0),
-                    org.nd4j.linalg.indexing.NDArrayIndex.interval(offset, offset + 54)).assign(0);
+                    org.nd4j.linalg.indexing.NDArrayIndex.interval(offset, offset + n)).assign(0);
             assertEquals(rest, outside, "nothing outside the kernel's gradient changes");
         }
     }

@@ -267,4 +267,33 @@ class ScaleAssignmentTest {
         sgd.momentum(0).nesterov(false).momentum(0.5);
         adamw.betas(0, 0.5).epsilon(1e-12);
     }
+
+    /** A fused conv-BN-ReLU layer is a GR site in place: the one line on it equals the one line on its three layers. */
+    @Test
+    void fusedLayersAreSitesInPlace() {
+        List<BlockScales> blocks = twoBlocks();
+        ComputationGraphConfiguration conf = org.repopt.testing.TinyNets.plain(blocks, 3, 8, 8, DataType.DOUBLE, 5);
+        ComputationGraphConfiguration fusedConf = org.repopt.nn.ConvBnReluFusion.fuse(conf);
+        GrSites sites = GrSites.find(fusedConf);
+        assertEquals(List.of("conv0", "conv1"), sites.siteNames());
+        assertEquals(GrSite.Kind.FUSED_CONV_BN_RELU, sites.site("conv0").orElseThrow().kind());
+        assertEquals(ScaleAssignment.byForwardOrder(conf, blocks), ScaleAssignment.byForwardOrder(fusedConf, blocks));
+
+        var split = new org.deeplearning4j.nn.graph.ComputationGraph(conf);
+        split.init();
+        var fused = org.repopt.nn.ConvBnReluFusion.fuse(split);
+        RepOptimizer.Builder opt = RepOptimizer.sgd(blocks).learningRate(0.05).seed(3);
+        var fromSplit = opt.applyTo(split);
+        var fromFused = opt.applyTo(fused);
+        assertEquals(fromSplit.params(), fromFused.params(), "same Rule of Initialization");
+        assertEquals(List.of("conv0", "conv1"), org.repopt.nn.ConvBnReluFusion.fusedLayers(fromFused.getConfiguration()));
+        var batch = TinySpecs.batch(VggSpec.builder("u").input(3, 8, 8).classes(3).stem(4, 2).stage(1, 4, 1).build(),
+                4, 1, DataType.DOUBLE);
+        fromSplit.fit(batch);
+        fromFused.fit(batch);
+        assertTrue(fromSplit.params().sub(fromFused.params()).amaxNumber().doubleValue() < 1e-12,
+                "one step trains alike");
+        IllegalStateException trained = assertThrows(IllegalStateException.class, () -> opt.applyTo(fromFused));
+        assertTrue(trained.getMessage().contains("refusing to re-initialize"), trained.getMessage());
+    }
 }

@@ -18,7 +18,7 @@ import java.nio.file.Path;
 import java.util.Map;
 
 /**
- * Advanced 2: the deployable model. A RepOpt-VGG is a plain VGG already; what stands between the trained network and
+ * Advanced: the deployable model. A RepOpt-VGG is a plain VGG already; what stands between the trained network and
  * an application is training state: its configuration names the RepOptimizer's Grad Mult hook, the updater and the
  * learning-rate schedule (classes of repopt-dl4j), and every conv is followed by a batch norm. {@code DeployModel.of}
  * folds the batch norms into the conv kernels and biases and keeps stock DL4J classes only, so any DL4J application

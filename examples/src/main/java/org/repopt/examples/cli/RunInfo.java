@@ -68,10 +68,8 @@ record RunInfo(String model, String variant, String dataset, String dataDir, int
      */
     static RunInfo of(ModelFamily family, String variant, DataArgs data, int cropPadding, VggSpec spec,
                       String scales, double momentum, double weightDecay) {
-        return new RunInfo(ModelArgs.name(family), variant, data.dataset,
-                data.dataDir == null ? null : data.dataDir.toAbsolutePath().normalize().toString(), data.imageSize,
-                data.subset, cropPadding, spec.inputChannels(), spec.inputHeight(), spec.inputWidth(),
-                spec.numClasses(), scales, momentum, weightDecay);
+        return of(family, variant, data, cropPadding, new int[]{spec.inputChannels(), spec.inputHeight(),
+                spec.inputWidth(), spec.numClasses()}, scales, momentum, weightDecay);
     }
 
     /**
@@ -82,10 +80,16 @@ record RunInfo(String model, String variant, String dataset, String dataDir, int
      */
     static RunInfo of(ModelFamily family, String variant, DataArgs data, int cropPadding, GhostNetSpec spec,
                       String scales, double momentum, double weightDecay) {
+        return of(family, variant, data, cropPadding, new int[]{spec.inputChannels(), spec.inputHeight(),
+                spec.inputWidth(), spec.numClasses()}, scales, momentum, weightDecay);
+    }
+
+    /** @param shape input channels, height, width and the class count of the trained architecture */
+    private static RunInfo of(ModelFamily family, String variant, DataArgs data, int cropPadding, int[] shape,
+                              String scales, double momentum, double weightDecay) {
         return new RunInfo(ModelArgs.name(family), variant, data.dataset,
                 data.dataDir == null ? null : data.dataDir.toAbsolutePath().normalize().toString(), data.imageSize,
-                data.subset, cropPadding, spec.inputChannels(), spec.inputHeight(), spec.inputWidth(),
-                spec.numClasses(), scales, momentum, weightDecay);
+                data.subset, cropPadding, shape[0], shape[1], shape[2], shape[3], scales, momentum, weightDecay);
     }
 
     /** @return the family */

@@ -162,16 +162,18 @@ final class SearchCommand implements Callable<Integer> {
         return Path.of("runs", "search-" + family + variant().toLowerCase(Locale.ROOT) + "-" + ds.name());
     }
 
-    /** The report of a search of the user's own network ({@code --graph}), which has no {@link RunInfo}. */
-    private static int report(String network, ImageDataset ds, SearchResult result) {
-        System.out.println("Hyper-Search of " + network + " on " + ds.name() + ": " + result.training().summary());
-        System.out.println("scales=" + result.file());
-        return 0;
+    private static int report(RunInfo info, ImageDataset ds, TrainResult training, Path file) {
+        return report((info.family() == ModelFamily.GHOSTNET_HS ? "RepOptGhostNet-" : "") + info.variant(), ds,
+                training, file);
     }
 
-    private static int report(RunInfo info, ImageDataset ds, TrainResult training, Path file) {
-        System.out.println("Hyper-Search of " + (info.family() == ModelFamily.GHOSTNET_HS ? "RepOptGhostNet-" : "")
-                + info.variant() + " on " + ds.name() + ": " + training.summary());
+    /** The report of a search without {@link RunInfo}: the user's own network ({@code --graph}). */
+    private static int report(String searched, ImageDataset ds, SearchResult result) {
+        return report(searched, ds, result.training(), result.file());
+    }
+
+    private static int report(String searched, ImageDataset ds, TrainResult training, Path file) {
+        System.out.println("Hyper-Search of " + searched + " on " + ds.name() + ": " + training.summary());
         System.out.println("scales=" + file);
         return 0;
     }

@@ -22,6 +22,7 @@ import org.nd4j.linalg.lossfunctions.LossFunctions;
 import org.repopt.examples.advanced.HyperSearchOnYourNetwork;
 import org.repopt.gr.BlockScales;
 import org.repopt.model.HyperSearchVgg;
+import org.repopt.search.CslaTwin;
 import org.repopt.model.RepOptVgg;
 import org.repopt.model.VggSpec;
 import org.repopt.gr.ScalesFile;
@@ -224,5 +225,8 @@ class OwnNetworkCommandsTest {
         }
         assertEquals(HyperSearchOnYourNetwork.graph().toJson() + "\n", Files.readString(file),
                 "examples/graphs/fashion-vgg.json is HyperSearchOnYourNetwork.graph().toJson()");
+        ScalesFile scales = ScalesFile.read(file.resolveSibling("fashion-vgg-scales.json"));
+        assertEquals(6, CslaTwin.csla(HyperSearchOnYourNetwork.graph(), scales.blocks()).blocks().size(),
+                "the committed scales fit the committed graph by layer name");
     }
 }

@@ -114,16 +114,27 @@ public final class OnnxExport {
     }
 
     /**
-     * The INT8 quantization of a model: the calibrated activation points and the weights' granularity.
+     * The INT8 quantization of a model: the calibrated activation points, the weights' granularity and how the INT8
+     * weight codes are stored.
      *
-     * @param points  activation quantizers (network input and vertex outputs), as the simulation uses them
-     * @param weights per-tensor or per-channel weight scales
+     * @param points          activation quantizers (network input and vertex outputs), as the simulation uses them
+     * @param weights         per-tensor or per-channel weight scales
+     * @param unsignedWeights store the symmetric codes {@code q} in {@code [-127, 127]} as uint8 {@code q + 128} with
+     *                        zero point 128 (the same values): ONNX Runtime then multiplies uint8 by uint8 (U8U8),
+     *                        exact on every x86 CPU. Signed int8 weights (U8S8) are faster, but on x86 CPUs without
+     *                        VNNI ONNX Runtime sums pairs of uint8 x int8 products in 16 bits (VPMADDUBSW), which
+     *                        saturates where both are large
      */
-    public record Int8Plan(List<QuantPoint> points, Granularity weights) {
+    public record Int8Plan(List<QuantPoint> points, Granularity weights, boolean unsignedWeights) {
         /** Copies. */
         public Int8Plan {
             points = List.copyOf(points);
             Objects.requireNonNull(weights, "weights");
+        }
+
+        /** The plan with unsigned weight codes (exact on every CPU). */
+        public Int8Plan(List<QuantPoint> points, Granularity weights) {
+            this(points, weights, true);
         }
     }
 
@@ -152,7 +163,8 @@ public final class OnnxExport {
      */
     public static Onnx.ModelProto int8(ComputationGraph deploy, Input input, Int8Plan plan,
                                        Map<String, String> metadata) {
-        return new Writer(deploy, input, plan).model(metadata, "int8-qdq-" + plan.weights().name().toLowerCase());
+        return new Writer(deploy, input, plan).model(metadata, "int8-qdq-" + plan.weights().name().toLowerCase()
+                + (plan.unsignedWeights() ? "-u8-weights" : "-s8-weights"));
     }
 
     /**
@@ -453,14 +465,26 @@ public final class OnnxExport {
             Int8Tensor q = Int8Tensor.quantize(w.castTo(DataType.DOUBLE), plan.weights(), channelAxis);
             double[] scales = nonZero(q.scales());
             String codes = layer + "/W_int8";
+            byte[] q8 = q.codes();
+            int codeType = Onnx.TensorProto.DataType.INT8_VALUE;
+            byte zero = 0;
+            if (plan.unsignedWeights()) {
+                q8 = q8.clone();
+                for (int i = 0; i < q8.length; i++) {
+                    q8[i] = (byte) (q8[i] + 128);   // two's complement: the uint8 code q + 128
+                }
+                codeType = Onnx.TensorProto.DataType.UINT8_VALUE;
+                zero = (byte) 128;
+            }
             g.addInitializer(Onnx.TensorProto.newBuilder().setName(codes)
-                    .setDataType(Onnx.TensorProto.DataType.INT8_VALUE).addAllDims(shapeOf(w))
-                    .setRawData(ByteString.copyFrom(q.codes())));
+                    .setDataType(codeType).addAllDims(shapeOf(w))
+                    .setRawData(ByteString.copyFrom(q8)));
             boolean perChannel = scales.length > 1 || plan.weights() == Granularity.PER_CHANNEL;
             List<Long> sShape = perChannel ? List.of((long) scales.length) : List.of();
             String scale = floats(layer + "/W_scale", scales, sShape);
             byte[] zeros = new byte[perChannel ? scales.length : 1];
-            String zp = tensorBytes(layer + "/W_zero_point", Onnx.TensorProto.DataType.INT8_VALUE, zeros, sShape);
+            java.util.Arrays.fill(zeros, zero);
+            String zp = tensorBytes(layer + "/W_zero_point", codeType, zeros, sShape);
             return node("DequantizeLinear", List.of(codes, scale, zp), layer + "/W",
                     perChannel ? Map.of("axis", (long) channelAxis) : Map.of());
         }

@@ -82,7 +82,7 @@ class OnnxExportTest {
         Onnx.ModelProto m = OnnxExport.int8(deploy, new OnnxExport.Input("image", 3, 8, 8, "none"),
                 new OnnxExport.Int8Plan(points, Granularity.PER_CHANNEL), Map.of());
         assertTrue(m.getGraph().getNodeList().stream().anyMatch(n -> n.getOpType().equals("QuantizeLinear")));
-        assertEquals("int8-qdq-per_channel", OnnxExport.metadata(m).get("precision"));
+        assertEquals("int8-qdq-per_channel-u8-weights", OnnxExport.metadata(m).get("precision"));
         Path f = dir.resolve("int8.onnx");
         OnnxExport.write(m, f);
         return f;
