@@ -10,6 +10,8 @@ import org.nd4j.shade.jackson.annotation.JsonCreator;
 import org.nd4j.shade.jackson.annotation.JsonIgnore;
 import org.nd4j.shade.jackson.annotation.JsonProperty;
 
+import java.nio.DoubleBuffer;
+import java.nio.FloatBuffer;
 import java.util.Arrays;
 import java.util.Objects;
 import java.util.stream.IntStream;
@@ -40,6 +42,11 @@ import java.util.stream.IntStream;
  * dimension 0 walks columns and is far slower than a pass over the kernel, so the groups-1 passes use its scalar op
  * along rows.
  *
+ * <p>On ND4J's CPU backend (host memory) none of those ND4J passes run: one Java pass over the kernel's memory
+ * multiplies every entry once by its multiplier entry, read from the per-channel factors, so the result is the
+ * masked form bit for bit (centre taps included) at one read and one write of the kernel
+ * ({@code GradMultHookTest#onTheCpuBackendTheHookIsTheMaskedFormBitForBit}); the ND4J passes above serve CUDA.
+ *
  * <p>Layouts: a groups-1 kernel is {@code [out, in, k, k]} c-order; a depthwise kernel is DL4J's
  * {@code DepthwiseConvolution2D} layout {@code [k, k, C, 1]} c-order. DL4J hands over either that rank-4 view or a
  * flat view of the layer's gradient (which stores the kernel in c order); the hook reshapes it into views and never
@@ -56,6 +63,9 @@ import java.util.stream.IntStream;
 public final class GradMultHook implements Regularization {
 
     private static final long serialVersionUID = 1L;
+
+    /** Whether arrays live in host memory that Java may address directly (ND4J's CPU backend; not CUDA). */
+    private static final boolean HOST_MEMORY = Nd4j.getBackend().getClass().getSimpleName().startsWith("Cpu");
 
     @JsonProperty("scales")
     private final BlockScales scales;
@@ -113,6 +123,13 @@ public final class GradMultHook implements Regularization {
         int taps = k * k;
         int centre = taps / 2;
         int out = scales.outChannels();
+        if (HOST_MEMORY) {
+            long rowLength = scales.depthwise() ? out : (long) scales.inChannels() * taps;
+            INDArray rows = viewAs(gradView, scales.depthwise() ? taps : out, rowLength);
+            if (multiplyOnHost(rows, f, taps, centre)) {
+                return;
+            }
+        }
         if (scales.depthwise()) {
             // DL4J's [k, k, C, 1]: each tap is a row of C contiguous values, so the centre is excluded exactly
             INDArray rows = viewAs(gradView, taps, out);
@@ -155,6 +172,89 @@ public final class GradMultHook implements Regularization {
         if (diagonal != null) {
             diagonal.assign(diagonalValues.muli(f.diagonal));
         }
+    }
+
+    /**
+     * The CPU backend's one pass: every entry of a contiguous c-order kernel multiplied once by its multiplier entry,
+     * read from the per-channel factors, straight on the gradient's memory. One rounding per entry, so the result is
+     * the masked form's {@code G * M} bit for bit, with one read and one write of the kernel (ND4J's ops need three
+     * passes and a copy of the diagonal, and their fixed cost per op dominates on small kernels).
+     *
+     * @return false where the data type has no host pass (then the ND4J ops run)
+     */
+    private boolean multiplyOnHost(INDArray rows, Factors f, int taps, int centre) {
+        DataType type = rows.dataType();
+        if (type != DataType.FLOAT && type != DataType.DOUBLE) {
+            return false;
+        }
+        long start = rows.offset();
+        long length = rows.length();
+        if (start + length > Integer.MAX_VALUE) {
+            return false;   // NIO buffers are int-indexed
+        }
+        double[] all = f.hostAll;
+        double[] centreTap = f.hostCentre;
+        double[] diagonal = f.hostDiagonal;
+        int base = (int) start;
+        if (scales.depthwise()) {
+            int channels = all.length;
+            if (type == DataType.FLOAT) {
+                FloatBuffer b = rows.data().asNioFloat();
+                for (int t = 0; t < taps; t++) {
+                    double[] m = t == centre ? centreTap : all;
+                    int row = base + t * channels;
+                    for (int c = 0; c < channels; c++) {
+                        b.put(row + c, b.get(row + c) * (float) m[c]);
+                    }
+                }
+            } else {
+                DoubleBuffer b = rows.data().asNioDouble();
+                for (int t = 0; t < taps; t++) {
+                    double[] m = t == centre ? centreTap : all;
+                    int row = base + t * channels;
+                    for (int c = 0; c < channels; c++) {
+                        b.put(row + c, b.get(row + c) * m[c]);
+                    }
+                }
+            }
+            return true;
+        }
+        int out = all.length;
+        int in = scales.inChannels();
+        if (type == DataType.FLOAT) {
+            FloatBuffer b = rows.data().asNioFloat();
+            for (int o = 0; o < out; o++) {
+                float a = (float) all[o];
+                int row = base + o * in * taps;
+                for (int i = 0; i < in; i++) {
+                    int p = row + i * taps;
+                    for (int t = 0; t < centre; t++) {
+                        b.put(p + t, b.get(p + t) * a);
+                    }
+                    b.put(p + centre, b.get(p + centre) * (float) (i == o ? diagonal[o] : centreTap[o]));
+                    for (int t = centre + 1; t < taps; t++) {
+                        b.put(p + t, b.get(p + t) * a);
+                    }
+                }
+            }
+        } else {
+            DoubleBuffer b = rows.data().asNioDouble();
+            for (int o = 0; o < out; o++) {
+                double a = all[o];
+                int row = base + o * in * taps;
+                for (int i = 0; i < in; i++) {
+                    int p = row + i * taps;
+                    for (int t = 0; t < centre; t++) {
+                        b.put(p + t, b.get(p + t) * a);
+                    }
+                    b.put(p + centre, b.get(p + centre) * (i == o ? diagonal[o] : centreTap[o]));
+                    for (int t = centre + 1; t < taps; t++) {
+                        b.put(p + t, b.get(p + t) * a);
+                    }
+                }
+            }
+        }
+        return true;
     }
 
     /**
@@ -221,17 +321,26 @@ public final class GradMultHook implements Regularization {
         final INDArray centre;
         final INDArray diagonal;
         final int[] zeroRows;
+        /** The multiplier's entries per output channel, as the data type holds them: every tap off the centre. */
+        final double[] hostAll;
+        /** ... the centre tap ({@code s_k^p + s1^p}; depthwise {@code s^p [+ 1]}). */
+        final double[] hostCentre;
+        /** ... the centre tap of the diagonal {@code o == i} (the centre tap's value where there is no identity). */
+        final double[] hostDiagonal;
 
         Factors(BlockScales s, GradMult.Form form, DataType type) {
             this.type = type;
             double[] a = GradMult.powered(s.scaleConv(), form);
             try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
                 INDArray aT = vector(a, type);
+                hostAll = aT.toDoubleVector();
                 if (s.depthwise()) {
                     rows = aT;
                     centre = s.hasIdentity() ? aT.add(1.0) : null;
                     diagonal = null;
                     zeroRows = new int[0];
+                    hostCentre = centre == null ? hostAll : centre.toDoubleVector();
+                    hostDiagonal = hostCentre;
                     return;
                 }
                 INDArray bT = vector(s.hasConv1x1() ? GradMult.powered(s.scale1x1(), form) : new double[a.length], type);
@@ -249,7 +358,10 @@ public final class GradMultHook implements Regularization {
                 zeroRows = IntStream.range(0, a.length).filter(o -> aRounded[o] == 0).toArray();
                 rows = zeroRows.length == 0 ? aT : vector(r, type);
                 centre = centrePass ? vector(c, type) : null;
-                diagonal = !s.hasIdentity() ? null : (s.hasConv1x1() ? aT.add(bT) : aT).add(1.0);
+                INDArray centreEntry = s.hasConv1x1() ? aT.add(bT) : aT;
+                diagonal = !s.hasIdentity() ? null : centreEntry.add(1.0);
+                hostCentre = centreEntry.toDoubleVector();
+                hostDiagonal = diagonal == null ? hostCentre : diagonal.toDoubleVector();
             }
         }
 

@@ -1,5 +1,6 @@
 package org.repopt.gr;
 
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -96,6 +97,30 @@ class GradMultHookTest {
                             .toDoubleVector(), layer.get(NDArrayIndex.point(0), NDArrayIndex.interval(0, bias))
                             .toDoubleVector(), 0.0, what + " bias untouched");
                     }
+                }
+            }
+        }
+    }
+
+    /**
+     * On the CPU backend the hook takes one pass over the kernel's memory, one rounding per entry: the masked form
+     * {@code G * M} bit for bit everywhere, centre taps included, on a view inside a larger buffer too.
+     */
+    @Test
+    void onTheCpuBackendTheHookIsTheMaskedFormBitForBit() {
+        Assumptions.assumeTrue(Nd4j.getBackend().getClass().getSimpleName().startsWith("Cpu"), "not the CPU backend");
+        for (DataType type : List.of(DataType.DOUBLE, DataType.FLOAT)) {
+            for (GradMult.Form form : GradMult.Form.values()) {
+                for (BlockScales s : blocks()) {
+                    INDArray g = Nd4j.rand(type, dl4jShape(s)).subi(0.5);
+                    INDArray expected = g.mul(maskInDl4jLayout(s, form, type));
+                    INDArray layer = Nd4j.rand(type, 1, 40 + g.length());
+                    INDArray flat = layer.get(NDArrayIndex.point(0), NDArrayIndex.interval(40, 40 + g.length()));
+                    flat.assign(g.reshape('c', new long[]{g.length()}));
+                    new GradMultHook(s, form, ApplyStep.BEFORE_UPDATER).apply(null, flat, 0.1, 0, 0);
+                    INDArray w = layer.get(NDArrayIndex.point(0), NDArrayIndex.interval(40, 40 + g.length()));
+                    assertArrayEquals(expected.dup('c').data().asDouble(), w.dup('c').data().asDouble(), 0.0,
+                            s + " " + form + " " + type);
                 }
             }
         }
