@@ -15,6 +15,7 @@ import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.learning.config.Nesterovs;
 import org.repopt.backend.Nd4jRandom;
 import org.repopt.gr.BlockScales;
+import org.repopt.gr.Hyperparameters;
 import org.repopt.gr.GradMult;
 import org.repopt.gr.MultiLayerAsGraph;
 import org.repopt.gr.NetworkConfigFile;
@@ -307,27 +308,19 @@ public final class EquivalenceCheck {
 
         /** @param lr constant learning rate of both networks, {@code > 0} (default 0.05) */
         public Builder learningRate(double lr) {
-            if (!(lr > 0) || Double.isInfinite(lr)) {
-                throw new IllegalArgumentException("learningRate must be finite and > 0, got " + lr);
-            }
-            this.learningRate = lr;
+            this.learningRate = Hyperparameters.learningRate(lr);
             return this;
         }
 
         /** @param m Nesterov momentum in {@code [0, 1)} (default 0.9) */
         public Builder momentum(double m) {
-            if (!(m >= 0 && m < 1)) {
-                throw new IllegalArgumentException("momentum must be in [0, 1), got " + m);
-            }
-            this.momentum = m;
+            this.momentum = Hyperparameters.momentum(m);
             return this;
         }
 
         /** @param wd L2 weight decay, {@code >= 0} (default 1e-3: large enough that its order matters) */
         public Builder weightDecay(double wd) {
-            if (!(wd >= 0) || Double.isInfinite(wd)) {
-                throw new IllegalArgumentException("weightDecay must be finite and >= 0, got " + wd);
-            }
+            Hyperparameters.weightDecay(wd);
             this.weightDecay = wd;
             return this;
         }

@@ -161,10 +161,7 @@ public final class RepOptimizer {
 
         /** @param lr a constant learning rate, {@code > 0} */
         public Builder learningRate(double lr) {
-            if (!(lr > 0) || Double.isInfinite(lr)) {
-                throw new IllegalArgumentException("learningRate must be finite and > 0, got " + lr);
-            }
-            this.learningRate = lr;
+            this.learningRate = Hyperparameters.learningRate(lr);
             this.schedule = null;
             return this;
         }
@@ -177,10 +174,7 @@ public final class RepOptimizer {
 
         /** @param m momentum in {@code [0, 1)} (SGD form; Nesterov needs {@code m > 0}) */
         public Builder momentum(double m) {
-            if (!(m >= 0 && m < 1)) {
-                throw new IllegalArgumentException("momentum must be in [0, 1), got " + m);
-            }
-            this.momentum = m;
+            this.momentum = Hyperparameters.momentum(m);
             return this;
         }
 
@@ -192,9 +186,7 @@ public final class RepOptimizer {
 
         /** Adam betas (AdamW form), each in {@code [0, 1)}. */
         public Builder betas(double b1, double b2) {
-            if (!(b1 >= 0 && b1 < 1) || !(b2 >= 0 && b2 < 1)) {
-                throw new IllegalArgumentException("beta1 and beta2 must be in [0, 1), got " + b1 + " and " + b2);
-            }
+            Hyperparameters.betas(b1, b2);
             this.beta1 = b1;
             this.beta2 = b2;
             return this;
@@ -202,18 +194,13 @@ public final class RepOptimizer {
 
         /** @param eps PyTorch-style Adam epsilon (AdamW form), finite and {@code > 0} */
         public Builder epsilon(double eps) {
-            if (!(eps > 0) || Double.isInfinite(eps)) {
-                throw new IllegalArgumentException("epsilon must be finite and > 0, got " + eps);
-            }
-            this.epsilon = eps;
+            this.epsilon = Hyperparameters.epsilon(eps);
             return this;
         }
 
         /** @param wd L2 (SGD form) or decoupled (AdamW form) weight decay of conv kernels and dense weights, {@code >= 0} */
         public Builder weightDecay(double wd) {
-            if (!(wd >= 0) || Double.isInfinite(wd)) {
-                throw new IllegalArgumentException("weightDecay must be finite and >= 0, got " + wd);
-            }
+            Hyperparameters.weightDecay(wd);
             this.weightDecay = wd;
             return this;
         }

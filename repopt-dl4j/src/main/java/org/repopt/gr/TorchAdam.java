@@ -70,12 +70,8 @@ public final class TorchAdam extends TorchUpdater {
                       @JsonProperty("beta2") double beta2,
                       @JsonProperty("epsilon") double epsilon) {
         super(learningRate, learningRateSchedule);
-        if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1)) {
-            throw new IllegalArgumentException("beta1 and beta2 must be in [0, 1), got " + beta1 + " and " + beta2);
-        }
-        if (!(epsilon > 0) || Double.isInfinite(epsilon)) {
-            throw new IllegalArgumentException("epsilon must be finite and > 0, got " + epsilon);
-        }
+        Hyperparameters.betas(beta1, beta2);
+        Hyperparameters.epsilon(epsilon);
         this.beta1 = beta1;
         this.beta2 = beta2;
         this.epsilon = epsilon;

@@ -63,9 +63,7 @@ public final class TorchSgd extends TorchUpdater {
                      @JsonProperty("momentum") double momentum,
                      @JsonProperty("nesterov") boolean nesterov) {
         super(learningRate, learningRateSchedule);
-        if (!(momentum >= 0 && momentum < 1)) {
-            throw new IllegalArgumentException("momentum must be in [0, 1), got " + momentum);
-        }
+        Hyperparameters.momentum(momentum);
         if (nesterov && momentum == 0) {
             throw new IllegalArgumentException("Nesterov momentum needs momentum > 0");
         }
