@@ -26,13 +26,8 @@ import org.repopt.search.CslaTwin;
 import org.repopt.model.RepOptVgg;
 import org.repopt.model.VggSpec;
 import org.repopt.gr.ScalesFile;
-import picocli.CommandLine;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -53,13 +48,6 @@ class OwnNetworkCommandsTest {
     static Path data;
     static Path graph;
     static Path multiLayer;
-
-    private record Run(int exit, String out, String err) {
-        String lastLine() {
-            String[] lines = out.strip().split("\n");
-            return lines[lines.length - 1];
-        }
-    }
 
     @BeforeAll
     static void files() throws IOException {
@@ -109,45 +97,23 @@ class OwnNetworkCommandsTest {
                 .setInputType(InputType.convolutionalFlat(28, 28, 1)).build();
     }
 
-    private static Run run(String... args) {
-        CommandLine cl = RepoptCli.commandLine();
-        StringWriter err = new StringWriter();
-        cl.setOut(new PrintWriter(new StringWriter()));
-        cl.setErr(new PrintWriter(err));
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        PrintStream stdout = System.out;
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        try {
-            int exit = cl.execute(args);
-            return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString());
-        } finally {
-            System.setOut(stdout);
-        }
-    }
-
-    private static void assertContains(String text, String... parts) {
-        for (String p : parts) {
-            assertTrue(text.contains(p), "'" + text + "' lacks '" + p + "'");
-        }
-    }
-
     @Test
     void searchThenTrainThenCheckTheUsersGraph(@TempDir Path tmp) throws IOException {
         Path s = tmp.resolve("search");
-        Run search = run("search", "--graph", graph.toString(), "--data-dir", data.toString(), "--batch", "16",
+        CapturedRun search = CapturedRun.of("search", "--graph", graph.toString(), "--data-dir", data.toString(), "--batch", "16",
                 "--epochs", "1", "--no-progress", "--out", s.toString());
         assertEquals(0, search.exit(), search.err());
-        assertContains(search.out(), "GR sites: 2 of 2 conv layers", "scales=" + s.resolve("scales.json"));
+        CapturedRun.assertContains(search.out(), "GR sites: 2 of 2 conv layers", "scales=" + s.resolve("scales.json"));
         ScalesFile scales = ScalesFile.read(s.resolve("scales.json"));
         assertEquals(List.of("a", "b"), scales.blocks().stream().map(BlockScales::block).toList());
 
-        Run train = run("train", "--graph", graph.toString(), "--scales", s.resolve("scales.json").toString(),
+        CapturedRun train = CapturedRun.of("train", "--graph", graph.toString(), "--scales", s.resolve("scales.json").toString(),
                 "--data-dir", data.toString(), "--batch", "16", "--epochs", "1", "--no-progress", "--out",
                 tmp.resolve("train").toString());
         assertEquals(0, train.exit(), train.err());
         assertTrue(train.lastLine().startsWith("test_accuracy="), train.out());
 
-        Run check = run("check", "--graph", graph.toString(), "--scales", s.resolve("scales.json").toString(),
+        CapturedRun check = CapturedRun.of("check", "--graph", graph.toString(), "--scales", s.resolve("scales.json").toString(),
                 "--steps", "5");
         assertEquals(0, check.exit(), check.out() + check.err());
         assertTrue(check.lastLine().startsWith("max_relative_gap="), check.out());
@@ -159,20 +125,20 @@ class OwnNetworkCommandsTest {
         Path fit = tmp.resolve("fit.json");
         new ScalesFile("mln", null, null, null, List.of(new BlockScales("layer0", 1, 4, 1, new double[]{1, 2, 1, 2},
                 new double[]{0.5, 0.5, 1, 1}, null))).write(fit);
-        Run ok = run("check", "--graph", multiLayer.toString(), "--scales", fit.toString(), "--steps", "5",
+        CapturedRun ok = CapturedRun.of("check", "--graph", multiLayer.toString(), "--scales", fit.toString(), "--steps", "5",
                 "--ablate");
         assertEquals(0, ok.exit(), ok.out() + ok.err());
-        assertContains(ok.out(), "no re-init", "layer0");
+        CapturedRun.assertContains(ok.out(), "no re-init", "layer0");
 
-        Run search = run("search", "--graph", multiLayer.toString(), "--data-dir", data.toString(), "--batch", "16",
+        CapturedRun search = CapturedRun.of("search", "--graph", multiLayer.toString(), "--data-dir", data.toString(), "--batch", "16",
                 "--epochs", "1", "--no-progress", "--out", tmp.resolve("s").toString());
         assertEquals(0, search.exit(), search.err());
         assertEquals(List.of("layer0"), ScalesFile.read(tmp.resolve("s").resolve("scales.json")).blocks().stream()
                 .map(BlockScales::block).toList());
 
-        Run misfit = run("check", "--graph", graph.toString(), "--scales", fit.toString());
+        CapturedRun misfit = CapturedRun.of("check", "--graph", graph.toString(), "--scales", fit.toString());
         assertEquals(1, misfit.exit(), misfit.out());
-        assertContains(misfit.err(), "do not fit", "layer0");
+        CapturedRun.assertContains(misfit.err(), "do not fit", "layer0");
         assertFalse(misfit.err().strip().contains("\n"), misfit.err());
     }
 
@@ -182,39 +148,39 @@ class OwnNetworkCommandsTest {
         Path vgg = write("repopt-vgg-small.json", RepOptVgg.builder(small).build().conf().toJson());
         Path scales = tmp.resolve("small-scales.json");
         HyperSearchVgg.initialScales(small).write(scales);
-        Run byName = run("check", "--graph", vgg.toString(), "--scales", scales.toString(), "--steps", "2");
+        CapturedRun byName = CapturedRun.of("check", "--graph", vgg.toString(), "--scales", scales.toString(), "--steps", "2");
         assertEquals(1, byName.exit(), "blocks named stage0, ... are no layer names");
-        assertContains(byName.err(), "stage0");
-        Run byOrder = run("check", "--graph", vgg.toString(), "--scales", scales.toString(), "--steps", "5",
+        CapturedRun.assertContains(byName.err(), "stage0");
+        CapturedRun byOrder = CapturedRun.of("check", "--graph", vgg.toString(), "--scales", scales.toString(), "--steps", "5",
                 "--by-order");
         assertEquals(0, byOrder.exit(), byOrder.out() + byOrder.err());
-        assertContains(byOrder.out(), "stage3.0.conv3x3");
+        CapturedRun.assertContains(byOrder.out(), "stage3.0.conv3x3");
     }
 
     @Test
     void badInputIsOneLineNamingTheFileOrLayer(@TempDir Path tmp) throws IOException {
-        Run missing = run("check", "--graph", tmp.resolve("nope.json").toString(), "--scales", graph.toString());
+        CapturedRun missing = CapturedRun.of("check", "--graph", tmp.resolve("nope.json").toString(), "--scales", graph.toString());
         assertEquals(2, missing.exit());
-        assertContains(missing.err(), "nope.json: no such file");
+        CapturedRun.assertContains(missing.err(), "nope.json: no such file");
 
         Path notAConf = write("not-a-conf.json", "{\"model\": \"x\"}");
-        Run wrongKind = run("search", "--graph", notAConf.toString(), "--data-dir", data.toString());
+        CapturedRun wrongKind = CapturedRun.of("search", "--graph", notAConf.toString(), "--data-dir", data.toString());
         assertEquals(2, wrongKind.exit());
-        assertContains(wrongKind.err(), notAConf.toString(), "neither a ComputationGraphConfiguration");
+        CapturedRun.assertContains(wrongKind.err(), notAConf.toString(), "neither a ComputationGraphConfiguration");
 
-        Run noScales = run("train", "--graph", graph.toString(), "--data-dir", data.toString());
+        CapturedRun noScales = CapturedRun.of("train", "--graph", graph.toString(), "--data-dir", data.toString());
         assertEquals(2, noScales.exit());
-        assertContains(noScales.err(), "needs --scales FILE", "./repopt search --graph");
+        CapturedRun.assertContains(noScales.err(), "needs --scales FILE", "./repopt search --graph");
 
         Path noSite = write("dense.json", new NeuralNetConfiguration.Builder().list()
                 .layer(new DenseLayer.Builder().nOut(8).build())
                 .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(10)
                         .activation(Activation.SOFTMAX).build())
                 .setInputType(InputType.convolutionalFlat(28, 28, 1)).build().toJson());
-        Run none = run("search", "--graph", noSite.toString(), "--data-dir", data.toString(), "--out",
+        CapturedRun none = CapturedRun.of("search", "--graph", noSite.toString(), "--data-dir", data.toString(), "--out",
                 tmp.resolve("s").toString());
         assertEquals(2, none.exit());
-        assertContains(none.err(), "no GR site");
+        CapturedRun.assertContains(none.err(), "no GR site");
     }
 
     @Test
