@@ -16,7 +16,6 @@ import org.nd4j.linalg.learning.config.Nesterovs;
 import org.repopt.backend.Nd4jRandom;
 import org.repopt.gr.BlockScales;
 import org.repopt.gr.Hyperparameters;
-import org.repopt.gr.GradMult;
 import org.repopt.gr.MultiLayerAsGraph;
 import org.repopt.gr.NetworkConfigFile;
 import org.repopt.gr.RepOptimizer;
@@ -171,10 +170,10 @@ public final class EquivalenceCheck {
     private Map<String, Double> trainSideBySide(CslaTwin twin, MultiLayerConfiguration multiLayer, NetworkInput input,
                                                 boolean reinit, boolean gradMult) {
         Nd4jRandom.reseed(seed);
-        ComputationGraph csla = RepOptimizer.baseline(GradMult.Form.SGD)
+        ComputationGraph csla = RepOptimizer.baselineSgd()
                 .updater(new Nesterovs(learningRate, momentum)).weightDecay(weightDecay).applyTo(twin.conf());
         RepOptimizer.Builder opt = (gradMult ? RepOptimizer.sgd(twin.blocks()).mapByBlockName()
-                : RepOptimizer.baseline(GradMult.Form.SGD)).updater(new Nesterovs(learningRate, momentum))
+                : RepOptimizer.baselineSgd()).updater(new Nesterovs(learningRate, momentum))
                 .weightDecay(weightDecay).fineTune();
         Plain plain;
         if (multiLayer == null) {

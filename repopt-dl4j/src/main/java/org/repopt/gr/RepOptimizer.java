@@ -107,20 +107,29 @@ public final class RepOptimizer {
     }
 
     /**
-     * The same updater and weight-decay rule with no Grad Mult and no re-initialization: how the paper trains its
-     * baselines (plain VGG with SGD, RepVGG, the Hyper-Search model), so that they differ from RepOpt-VGG only
-     * in the structural prior.
+     * The SGD recipe ({@link #sgd}'s updater and weight-decay rule) with no Grad Mult and no re-initialization: how
+     * the paper trains its baselines (plain VGG with SGD, RepVGG, the Hyper-Search model), so that they differ from
+     * RepOpt-VGG only in the structural prior.
      *
-     * @param form SGD or AdamW
      * @return a builder whose {@code applyTo} attaches no Grad Mult
      */
-    public static Builder baseline(GradMult.Form form) {
-        return new Builder(form, List.of());
+    public static Builder baselineSgd() {
+        return new Builder(GradMult.Form.SGD, List.of());
+    }
+
+    /**
+     * The AdamW counterpart of {@link #baselineSgd()}: {@link #adamw}'s updater and weight-decay rule with no Grad
+     * Mult and no re-initialization.
+     *
+     * @return a builder whose {@code applyTo} attaches no Grad Mult
+     */
+    public static Builder baselineAdamw() {
+        return new Builder(GradMult.Form.ADAMW, List.of());
     }
 
     private static List<BlockScales> nonEmpty(List<BlockScales> scales) {
         if (scales == null || scales.isEmpty()) {
-            throw new IllegalArgumentException("no block scales given; RepOptimizer.baseline(...) trains without Grad Mult");
+            throw new IllegalArgumentException("no block scales given; RepOptimizer.baselineSgd() trains without Grad Mult");
         }
         return scales;
     }

@@ -14,7 +14,7 @@ import java.util.Map;
  * ComputationGraph net = RepOptVgg.builder(VggSpec.of(Variant.B1)).build()
  *         .init(RepOptimizer.sgd(ScalesFile.released("B1")).learningRate(0.1));
  * }</pre>
- * The trained network is the deployable model. Trained with {@code RepOptimizer.baseline(...)} instead, the same
+ * The trained network is the deployable model. Trained with {@code RepOptimizer.baselineSgd()} instead, the same
  * network is the paper's plain-SGD VGG baseline.
  */
 public final class RepOptVgg extends VggModel {
@@ -61,7 +61,7 @@ public final class RepOptVgg extends VggModel {
     @Override
     public ComputationGraph init(RepOptimizer.Builder optimizer) {
         if (optimizer.scales().isEmpty()) {
-            return super.init(optimizer);   // RepOptimizer.baseline(...): the plain-SGD VGG
+            return super.init(optimizer);   // RepOptimizer.baselineSgd(): the plain-SGD VGG
         }
         spec().requireMatches(optimizer.scales(), "RepOpt-VGG-" + spec().name());
         return super.init(optimizer.mapByName(convOfBlock()));

@@ -39,7 +39,7 @@ import java.util.function.Function;
  * blocks have branches (RepVGG, Hyper-Search) have no such triple and are the same under both engines.
  *
  * <p>The configuration carries DL4J's default updater: training code attaches the RepOptimizer
- * ({@code RepOptimizer.sgd(...)}) or the same recipe without Grad Mult ({@code RepOptimizer.baseline(...)}).
+ * ({@code RepOptimizer.sgd(...)}) or the same recipe without Grad Mult ({@code RepOptimizer.baselineSgd()}).
  * Conv and BatchNorm layers refuse DL4J's silent fallback from a failed oneDNN/cuDNN helper to the slow built-in
  * path: a helper failure is an error, not a five-fold slowdown.
  */
@@ -155,7 +155,7 @@ public abstract class VggModel {
     }
 
     /**
-     * Builds the network with an optimizer attached ({@link RepOptimizer#baseline} for the paper's baselines), in
+     * Builds the network with an optimizer attached ({@link RepOptimizer#baselineSgd} for the paper's baselines), in
      * the engine's form.
      *
      * @param optimizer the optimizer's builder

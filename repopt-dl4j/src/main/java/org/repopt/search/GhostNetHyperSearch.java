@@ -2,7 +2,6 @@ package org.repopt.search;
 
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.repopt.data.ImageDataset;
-import org.repopt.gr.GradMult;
 import org.repopt.gr.RepOptimizer;
 import org.repopt.gr.ScalesFile;
 import org.repopt.model.GhostNetSpec;
@@ -69,7 +68,7 @@ public final class GhostNetHyperSearch {
      */
     public SearchResult run(ImageDataset data, Trainer trainer, RunFolder folder) throws IOException {
         RepOptGhostNet model = modelFor(data);
-        ComputationGraph net = RepOptimizer.baseline(GradMult.Form.SGD).momentum(momentum).weightDecay(weightDecay)
+        ComputationGraph net = RepOptimizer.baselineSgd().momentum(momentum).weightDecay(weightDecay)
                 .applyTo(model.conf());
         return export(model, data, trainer.train(net, data, folder), folder);
     }

@@ -9,7 +9,6 @@ import org.repopt.data.ImageDataset;
 import org.repopt.gr.GrSite;
 import org.repopt.gr.GrSites;
 import org.repopt.gr.MultiLayerAsGraph;
-import org.repopt.gr.GradMult;
 import org.repopt.gr.RepOptimizer;
 import org.repopt.gr.ScalesFile;
 import org.repopt.gr.TorchSgd;
@@ -134,7 +133,7 @@ public final class GraphHyperSearch {
 
     /** @return a fresh Hyper-Search network: the twin with Nesterov SGD and the weight-decay rule above */
     public ComputationGraph network() {
-        RepOptimizer.Builder b = RepOptimizer.baseline(GradMult.Form.SGD).momentum(momentum).weightDecay(weightDecay);
+        RepOptimizer.Builder b = RepOptimizer.baselineSgd().momentum(momentum).weightDecay(weightDecay);
         if (schedule != null) {
             b.learningRate(schedule);
         } else {

@@ -2,7 +2,6 @@ package org.repopt.train;
 
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.buffer.DataType;
-import org.repopt.gr.GradMult;
 import org.repopt.gr.RepOptimizer;
 import org.repopt.gr.ScalesFile;
 import org.repopt.model.GhostNetScales;
@@ -117,7 +116,7 @@ public enum ModelFamily {
         if (this == REPOPT_VGG) {
             return ((RepOptVgg) model).init(RepOptimizer.sgd(scales).momentum(momentum).weightDecay(weightDecay));
         }
-        return model.init(RepOptimizer.baseline(GradMult.Form.SGD).momentum(momentum).weightDecay(weightDecay));
+        return model.init(RepOptimizer.baselineSgd().momentum(momentum).weightDecay(weightDecay));
     }
 
     /**
@@ -166,7 +165,7 @@ public enum ModelFamily {
             GhostNetScales.requireFits(scales, spec);
             return model.init(RepOptimizer.sgd(scales).momentum(momentum).weightDecay(weightDecay));
         }
-        return RepOptimizer.baseline(GradMult.Form.SGD).momentum(momentum).weightDecay(weightDecay)
+        return RepOptimizer.baselineSgd().momentum(momentum).weightDecay(weightDecay)
                 .applyTo(model.conf());
     }
 }

@@ -4,7 +4,6 @@ import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.repopt.gr.GradMult;
 import org.repopt.gr.RepOptimizer;
 import org.repopt.model.GhostNetSpec;
 import org.repopt.model.RepOptGhostNet;
@@ -41,10 +40,10 @@ public final class TrainedFamilies {
         out.put("RepOpt-VGG", () -> new Trained(trained(RepOptVgg.builder(vgg).dataType(DataType.FLOAT).build()
                 .init(RepOptimizer.sgd(TinySpecs.randomScales(vgg, 3)).learningRate(0.05)), vgg), vggIn, x(vgg)));
         out.put("VGG", () -> new Trained(trained(RepOptVgg.builder(vgg).dataType(DataType.FLOAT).build()
-                .init(RepOptimizer.baseline(GradMult.Form.SGD).learningRate(0.05)), vgg), vggIn, x(vgg)));
+                .init(RepOptimizer.baselineSgd().learningRate(0.05)), vgg), vggIn, x(vgg)));
         out.put("RepVGG", () -> {
             RepVgg model = RepVgg.builder(vgg).dataType(DataType.FLOAT).build();
-            ComputationGraph multiBranch = trained(RepOptimizer.baseline(GradMult.Form.SGD).learningRate(0.05)
+            ComputationGraph multiBranch = trained(RepOptimizer.baselineSgd().learningRate(0.05)
                     .applyTo(model.conf()), vgg);
             return new Trained(model.deploy(multiBranch), vggIn, x(vgg));
         });

@@ -30,10 +30,10 @@ class CslaEquivalenceTest extends CslaEquivalenceChecks {
     @Override
     double maxRelativeGap(boolean reinit, boolean gradMult) {
         HyperSearchVgg cslaModel = HyperSearchVgg.builder(spec).csla(scales).dataType(DataType.DOUBLE).seed(5).build();
-        ComputationGraph csla = RepOptimizer.baseline(GradMult.Form.SGD).updater(new Nesterovs(LR, MOMENTUM))
+        ComputationGraph csla = RepOptimizer.baselineSgd().updater(new Nesterovs(LR, MOMENTUM))
                 .weightDecay(WD).applyTo(cslaModel.conf());
         RepOptVgg plainModel = RepOptVgg.builder(spec).dataType(DataType.DOUBLE).seed(6).build();
-        RepOptimizer.Builder opt = (gradMult ? RepOptimizer.sgd(scales) : RepOptimizer.baseline(GradMult.Form.SGD))
+        RepOptimizer.Builder opt = (gradMult ? RepOptimizer.sgd(scales) : RepOptimizer.baselineSgd())
                 .updater(new Nesterovs(LR, MOMENTUM)).weightDecay(WD).fineTune();
         ComputationGraph plain = gradMult ? plainModel.init(opt) : opt.applyTo(plainModel.conf());
         // Same start: kernels from the CSLA network's own init (the Rule of Initialization, or just its 3x3 part),

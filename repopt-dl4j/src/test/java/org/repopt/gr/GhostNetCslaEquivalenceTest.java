@@ -39,11 +39,11 @@ class GhostNetCslaEquivalenceTest extends CslaEquivalenceChecks {
     @Override
     double maxRelativeGap(boolean reinit, boolean gradMult) {
         RepOptGhostNet cslaModel = RepOptGhostNet.builder(spec).csla(scales).dataType(DataType.DOUBLE).seed(5).build();
-        ComputationGraph csla = RepOptimizer.baseline(GradMult.Form.SGD).updater(new Nesterovs(GHOST_LR, MOMENTUM))
+        ComputationGraph csla = RepOptimizer.baselineSgd().updater(new Nesterovs(GHOST_LR, MOMENTUM))
                 .weightDecay(WD).applyTo(cslaModel.conf());
         RepOptGhostNet targetModel = RepOptGhostNet.builder(spec).dataType(DataType.DOUBLE).seed(6).build();
         RepOptimizer.Builder opt = (gradMult ? RepOptimizer.sgd(scales).mapByName(targetModel.cheapConvOfModule())
-                : RepOptimizer.baseline(GradMult.Form.SGD)).updater(new Nesterovs(GHOST_LR, MOMENTUM)).weightDecay(WD)
+                : RepOptimizer.baselineSgd()).updater(new Nesterovs(GHOST_LR, MOMENTUM)).weightDecay(WD)
                 .fineTune();
         ComputationGraph target = opt.applyTo(targetModel.conf());
         // Same start: every layer the two share, then the cheap kernels: the Rule of Initialization or the raw ones

@@ -117,7 +117,7 @@ class MultiLayerRepOptimizerTest {
         MultiLayerConfiguration conf = GrSitesTest.userMultiLayer();
         MultiLayerNetwork plain = new MultiLayerNetwork(conf.clone());
         plain.init();
-        MultiLayerNetwork net = RepOptimizer.baseline(GradMult.Form.SGD).weightDecay(1e-3).applyTo(plain);
+        MultiLayerNetwork net = RepOptimizer.baselineSgd().weightDecay(1e-3).applyTo(plain);
         assertEquals(plain.params(), net.params());
         BaseLayer conv = (BaseLayer) net.getLayerWiseConfigurations().getConf(4).getLayer();
         assertEquals(List.of(new org.nd4j.linalg.learning.regularization.L2Regularization(1e-3)),

@@ -78,7 +78,7 @@ class ReinitTest {
 
     @Test
     void refusesATrainedNetwork() {
-        ComputationGraph net = RepOptimizer.baseline(GradMult.Form.SGD).applyTo(model.conf());
+        ComputationGraph net = RepOptimizer.baselineSgd().applyTo(model.conf());
         net.fit(TinySpecs.batch(spec, 4, 1, DataType.DOUBLE));
         IllegalStateException e = assertThrows(IllegalStateException.class,
                 () -> RepOptimizer.sgd(scales).applyTo(net));
@@ -107,7 +107,7 @@ class ReinitTest {
 
     @Test
     void fineTuneKeepsTheWeights() {
-        ComputationGraph trained = RepOptimizer.baseline(GradMult.Form.SGD).applyTo(model.conf());
+        ComputationGraph trained = RepOptimizer.baselineSgd().applyTo(model.conf());
         trained.fit(TinySpecs.batch(spec, 4, 1, DataType.DOUBLE));
         ComputationGraph tuned = RepOptimizer.sgd(scales).fineTune().applyTo(trained);
         assertEquals(trained.params(), tuned.params());

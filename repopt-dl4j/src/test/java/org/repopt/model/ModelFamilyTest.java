@@ -9,7 +9,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.repopt.gr.GradMult;
 import org.repopt.gr.GradMultHook;
 import org.repopt.gr.RepOptimizer;
 import org.repopt.gr.ScalesFile;
@@ -33,7 +32,7 @@ class ModelFamilyTest {
     @Test
     void repVggDeployEqualsTheTrainedGraph() {
         RepVgg model = RepVgg.builder(tiny).dataType(DataType.DOUBLE).seed(3).build();
-        ComputationGraph trained = RepOptimizer.baseline(GradMult.Form.SGD).learningRate(0.05).applyTo(model.conf());
+        ComputationGraph trained = RepOptimizer.baselineSgd().learningRate(0.05).applyTo(model.conf());
         for (int step = 0; step < 5; step++) {
             trained.fit(TinySpecs.batch(tiny, 8, step, DataType.DOUBLE));
         }
@@ -76,7 +75,7 @@ class ModelFamilyTest {
     @Test
     void hyperSearchExportRoundTripsThroughAScalesFile(@TempDir Path dir) throws IOException {
         HyperSearchVgg hs = HyperSearchVgg.builder(tiny).dataType(DataType.DOUBLE).build();
-        ComputationGraph net = RepOptimizer.baseline(GradMult.Form.SGD).learningRate(0.05).applyTo(hs.conf());
+        ComputationGraph net = RepOptimizer.baselineSgd().learningRate(0.05).applyTo(hs.conf());
         for (int step = 0; step < 3; step++) {
             net.fit(TinySpecs.batch(tiny, 8, step, DataType.DOUBLE));
         }
@@ -107,7 +106,7 @@ class ModelFamilyTest {
         for (VggModel m : models) {
             ComputationGraphConfiguration conf = m.conf();
             assertEquals(conf, ComputationGraphConfiguration.fromJson(conf.toJson()), m.displayName());
-            ComputationGraph net = RepOptimizer.baseline(GradMult.Form.SGD).applyTo(conf);
+            ComputationGraph net = RepOptimizer.baselineSgd().applyTo(conf);
             net.fit(TinySpecs.batch(tiny, 4, 1, DataType.FLOAT));
             File f = dir.resolve(m.family() + ".zip").toFile();
             ModelSerializer.writeModel(net, f, true);

@@ -13,7 +13,6 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.repopt.gr.BlockScales;
-import org.repopt.gr.GradMult;
 import org.repopt.gr.RepOptimizer;
 import org.repopt.nn.ChannelScaleParamInitializer;
 import org.repopt.testing.GhostNets;
@@ -69,7 +68,7 @@ class RepOptGhostNetTest {
                 RepOptGhostNet.builder(fashion).csla(GhostNets.randomScales(fashion, 4)).build(),
                 RepOptGhostNet.builder(cifar).build());
         for (RepOptGhostNet m : models) {
-            ComputationGraph net = RepOptimizer.baseline(GradMult.Form.SGD).learningRate(0.01).applyTo(m.conf());
+            ComputationGraph net = RepOptimizer.baselineSgd().learningRate(0.01).applyTo(m.conf());
             DataSet batch = GhostNets.batch(m.spec(), 4, 1, DataType.FLOAT);
             INDArray before = net.params().dup();
             net.fit(batch);
@@ -91,7 +90,7 @@ class RepOptGhostNetTest {
         for (RepOptGhostNet m : models) {
             ComputationGraphConfiguration conf = m.conf();
             assertEquals(conf, ComputationGraphConfiguration.fromJson(conf.toJson()), m.displayName());
-            ComputationGraph net = RepOptimizer.baseline(GradMult.Form.SGD).learningRate(0.01).applyTo(conf);
+            ComputationGraph net = RepOptimizer.baselineSgd().learningRate(0.01).applyTo(conf);
             net.fit(GhostNets.batch(tiny, 4, 1, DataType.FLOAT));
             File f = dir.resolve(m.family() + ".zip").toFile();
             ModelSerializer.writeModel(net, f, true);
@@ -151,7 +150,7 @@ class RepOptGhostNetTest {
         GhostNetSpec tiny = GhostNets.tiny();
         List<BlockScales> scales = GhostNets.randomScales(tiny, 3);
         RepOptGhostNet csla = RepOptGhostNet.builder(tiny).csla(scales).dataType(DataType.DOUBLE).build();
-        ComputationGraph net = RepOptimizer.baseline(GradMult.Form.SGD).learningRate(0.1).applyTo(csla.conf());
+        ComputationGraph net = RepOptimizer.baselineSgd().learningRate(0.1).applyTo(csla.conf());
         String module = tiny.modules().get(5).name();
         assertArrayEquals(scales.get(5).scaleConv(),
                 net.getLayer(LayerNames.scaleConv(module)).getParam(SCALE).toDoubleVector(), 0);
@@ -239,7 +238,7 @@ class RepOptGhostNetTest {
         GhostNetSpec tiny = GhostNets.tiny();
         List<BlockScales> scales = GhostNets.randomScales(tiny, 9);
         RepOptGhostNet model = RepOptGhostNet.builder(tiny).dataType(DataType.DOUBLE).seed(3).build();
-        ComputationGraph plain = RepOptimizer.baseline(GradMult.Form.SGD).applyTo(model.conf());
+        ComputationGraph plain = RepOptimizer.baselineSgd().applyTo(model.conf());
         ComputationGraph net = model.init(RepOptimizer.sgd(scales));
         for (org.deeplearning4j.nn.api.Layer l : net.getLayers()) {
             String name = l.conf().getLayer().getLayerName();

@@ -4,7 +4,6 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.repopt.gr.GradMult;
 import org.repopt.gr.RepOptimizer;
 import org.repopt.model.HyperSearchVgg;
 import org.repopt.model.RepOptVgg;
@@ -42,7 +41,7 @@ class ModelFamilyQuantizationTest {
     @Test
     void fusedRepVggIsAPlainVggWithoutBatchNorm() {
         RepVgg model = RepVgg.builder(tiny).dataType(DataType.DOUBLE).build();
-        ComputationGraph deploy = model.deploy(trained(RepOptimizer.baseline(GradMult.Form.SGD).learningRate(0.05)
+        ComputationGraph deploy = model.deploy(trained(RepOptimizer.baselineSgd().learningRate(0.05)
                 .applyTo(model.conf()), tiny));
         assertTrue(PlainVgg.of(deploy).blocks().stream().allMatch(b -> b.batchNorm().isEmpty()));
         assertEquals(tiny.blocks().size(), Int8Ptq.deployedWeightStats(deploy).size());

@@ -3,7 +3,6 @@ package org.repopt.train;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.repopt.gr.BlockScales;
-import org.repopt.gr.GradMult;
 import org.repopt.gr.RepOptimizer;
 import org.repopt.testing.TinyNets;
 
@@ -27,7 +26,7 @@ final class Nets {
     static ComputationGraph baseline(int channels, int classes, int size, DataType type, long seed) {
         BlockScales block = new BlockScales("b0", channels, 4, 1, new double[]{1, 1, 1, 1}, new double[]{1, 1, 1, 1},
                 null);
-        return RepOptimizer.baseline(GradMult.Form.SGD).applyTo(TinyNets.plain(List.of(block), classes, size, size,
+        return RepOptimizer.baselineSgd().applyTo(TinyNets.plain(List.of(block), classes, size, size,
                 type, seed));
     }
 }

@@ -6,7 +6,6 @@ import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.schedule.ISchedule;
 import org.repopt.gr.BlockScales;
-import org.repopt.gr.GradMult;
 import org.repopt.gr.RepOptimizer;
 import org.repopt.model.BlockSpec;
 import org.repopt.model.RepOptVgg;
@@ -61,7 +60,7 @@ public final class TinyRepOptVgg {
      * @return the same network and optimizer without the Grad Mult, starting from {@code like}'s parameters
      */
     public static ComputationGraph withoutGradMult(ComputationGraph like) {
-        ComputationGraph net = RepOptimizer.baseline(GradMult.Form.SGD).learningRate(LEARNING_RATE).momentum(MOMENTUM)
+        ComputationGraph net = RepOptimizer.baselineSgd().learningRate(LEARNING_RATE).momentum(MOMENTUM)
                 .weightDecay(WEIGHT_DECAY).applyTo(RepOptVgg.builder(SPEC).dataType(DataType.DOUBLE).seed(11).build()
                         .conf());
         net.setParams(like.params().dup());

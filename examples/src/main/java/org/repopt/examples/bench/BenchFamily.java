@@ -3,7 +3,6 @@ package org.repopt.examples.bench;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.learning.config.Nesterovs;
-import org.repopt.gr.GradMult;
 import org.repopt.gr.RepOptimizer;
 import org.repopt.model.RepOptVgg;
 import org.repopt.nn.BlockEngine;
@@ -51,7 +50,7 @@ public enum BenchFamily {
                         DataType.FLOAT, seed, preset.scales(), MOMENTUM, WEIGHT_DECAY)));
             case NESTEROVS:
                 return RepOptVgg.builder(preset.spec()).seed(seed).engine(engine).build().init(
-                        RepOptimizer.baseline(GradMult.Form.SGD).updater(new Nesterovs(LR, MOMENTUM))
+                        RepOptimizer.baselineSgd().updater(new Nesterovs(LR, MOMENTUM))
                                 .weightDecay(WEIGHT_DECAY));
             case REPVGG:
                 return withLearningRate(ModelFamily.REPVGG.network(preset.spec(), DataType.FLOAT, seed, null,

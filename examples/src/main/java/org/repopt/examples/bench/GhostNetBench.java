@@ -3,7 +3,6 @@ package org.repopt.examples.bench;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.dataset.DataSet;
 import org.repopt.backend.OneDnnHelpers;
-import org.repopt.gr.GradMult;
 import org.repopt.gr.RepOptimizer;
 import org.repopt.model.GhostNetSpec;
 import org.repopt.model.ModelStats;
@@ -87,7 +86,7 @@ public record GhostNetBench(Preset preset, int warmup, int reps, int iters) {
     }
 
     private static RepOptimizer.Builder baseline() {
-        return RepOptimizer.baseline(GradMult.Form.SGD).learningRate(BenchFamily.LR).momentum(BenchFamily.MOMENTUM)
+        return RepOptimizer.baselineSgd().learningRate(BenchFamily.LR).momentum(BenchFamily.MOMENTUM)
                 .weightDecay(BenchFamily.WEIGHT_DECAY);
     }
 

@@ -10,7 +10,6 @@ import org.repopt.data.Datasets;
 import org.repopt.data.EpochBatches;
 import org.repopt.data.ImageDataset;
 import org.repopt.data.Subset;
-import org.repopt.gr.GradMult;
 import org.repopt.gr.RepOptimizer;
 import org.repopt.gr.ScalesFile;
 import org.repopt.io.AtomicFiles;
@@ -52,7 +51,7 @@ public final class RepOptVggOnFashionMnist {
 
         // 1. Hyper-Search: every CSLA scale trainable, plain SGD (no Grad Mult), the paper's weight decay 4e-5.
         HyperSearchVgg searchModel = HyperSearchVgg.builder(spec).build();
-        ComputationGraph search = RepOptimizer.baseline(GradMult.Form.SGD)
+        ComputationGraph search = RepOptimizer.baselineSgd()
                 .learningRate(new WarmupCosineSchedule(0.05, 0.0, 0, searchEpochs * train.batchesPerEpoch()))
                 .momentum(0.9).weightDecay(4e-5).applyTo(searchModel.conf());
         search.setListeners(new ScoreIterationListener(100));
