@@ -43,6 +43,7 @@ final class CentreTapAlgebra {
                     : centre.reshape(tap.shape()).castTo(type).dup();
             scaleRows(t, vector(perOutC, type));
             tap.addi(t);
+            t.close();   // off-heap: freed now rather than at the next GC
         }
         if (diagonal != null) {
             boolean depthwise = tap.size(1) == 1;

@@ -9,6 +9,7 @@ import org.deeplearning4j.nn.params.ConvolutionParamInitializer;
 import org.deeplearning4j.nn.weights.IWeightInit;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.shape.Shape;
 import org.nd4j.linalg.factory.Nd4j;
 import org.repopt.backend.Nd4jRandom;
 
@@ -115,7 +116,24 @@ public final class Reinit {
         for (Map.Entry<String, Layer> e : found.entrySet()) {
             BlockScales b = byLayer.get(e.getKey());
             INDArray kernel = e.getValue().getParam(ConvolutionParamInitializer.WEIGHT_KEY);
-            kernel.assign(equivalentKernel(b, kernel, oneByOne.get(e.getKey())));
+            INDArray w1 = oneByOne.get(e.getKey());
+            if (!b.depthwise() && kernel.ordering() == 'c' && Shape.hasDefaultStridesForShape(kernel)) {
+                // In place on the network's own memory: a copy per kernel, even closed at once, leaves ND4J's
+                // allocator holding about a second copy of every kernel (200 MB at B1 widths) for the whole run.
+                requireShapes(b, kernel, w1);
+                CentreTapAlgebra.apply(kernel, b.scaleConv(), w1, b.scale1x1(), b.scaleIdentity());
+            } else {
+                INDArray equivalent = equivalentKernel(b, kernel, w1);
+                kernel.assign(equivalent);
+                release(equivalent);
+            }
+            release(w1);
+        }
+    }
+
+    private static void release(INDArray temporary) {
+        if (temporary != null && temporary.closeable()) {
+            temporary.close();
         }
     }
 
@@ -137,6 +155,22 @@ public final class Reinit {
      * @throws IllegalArgumentException where the shapes do not match the block
      */
     public static INDArray equivalentKernel(BlockScales b, INDArray w, INDArray w1) {
+        boolean dl4jDepthwise = requireShapes(b, w, w1);
+        INDArray torchLayout = dl4jDepthwise ? w.permute(2, 3, 0, 1).dup('c') : w.dup('c');
+        INDArray out = CentreTapAlgebra.apply(torchLayout, b.scaleConv(), w1, b.scale1x1(), b.scaleIdentity());
+        if (!dl4jDepthwise) {
+            return out;
+        }
+        INDArray dl4jLayout = out.permute(2, 3, 0, 1).dup('c');
+        release(out);
+        return dl4jLayout;
+    }
+
+    /**
+     * @return whether {@code w} is a depthwise kernel in DL4J's layout {@code [k, k, C, 1]}
+     * @throws IllegalArgumentException where the shapes do not match the block (see {@link #equivalentKernel})
+     */
+    private static boolean requireShapes(BlockScales b, INDArray w, INDArray w1) {
         long[] torch = GradMult.shape(b);
         boolean dl4jDepthwise = b.depthwise() && Arrays.equals(w.shape(), dl4jShape(b));
         long expected1x1 = (long) b.outChannels() * b.inChannels();
@@ -148,9 +182,7 @@ public final class Reinit {
                     + ", got " + Arrays.toString(w.shape()) + " and "
                     + (w1 == null ? "none" : Arrays.toString(w1.shape())));
         }
-        INDArray torchLayout = dl4jDepthwise ? w.permute(2, 3, 0, 1).dup('c') : w.dup('c');
-        INDArray out = CentreTapAlgebra.apply(torchLayout, b.scaleConv(), w1, b.scale1x1(), b.scaleIdentity());
-        return dl4jDepthwise ? out.permute(2, 3, 0, 1).dup('c') : out;
+        return dl4jDepthwise;
     }
 
     /**

@@ -90,7 +90,8 @@ public enum ModelFamily {
      * Builds the network and attaches the optimizer (the RepOptimizer for RepOpt-VGG, the same recipe without Grad
      * Mult otherwise). Its updaters carry {@link RepOptimizer#DEFAULT_LEARNING_RATE}, a placeholder: the
      * {@link Trainer} installs the run's schedule ({@link TrainConfig#learningRate()}); a caller training without the
-     * Trainer sets its own rate, e.g. {@code net.setLearningRate(lr)}.
+     * Trainer sets its own with {@link Trainer#installSchedule} (DL4J's {@code net.setLearningRate(lr)} works too, but
+     * holds two copies of the updater state for a moment).
      *
      * @param spec        the architecture
      * @param type        the network's data type

@@ -670,13 +670,16 @@ public final class Trainer {
      * in the configuration that is saved and in the layers that train, then rebuilds the updater with zero state.
      * The updaters are given the schedule's first value as their constant rate (ignored while a schedule is set):
      * DL4J's own {@code setLearningRate(ISchedule)} puts {@code NaN} there, which an updater that validates its
-     * rate (as {@code TorchSgd} does) refuses when the configuration is read back.
+     * rate (as {@code TorchSgd} does) refuses when the configuration is read back. Unlike DL4J's
+     * {@code setLearningRate}, which builds a second updater and copies the state into it, at most one updater state
+     * exists at any time (a network that had one gets it released first): the way to give a network from
+     * {@link ModelFamily} its rate when training without the Trainer.
      *
      * @param net      the network
-     * @param schedule the learning rate per iteration
+     * @param schedule the learning rate per iteration ({@code new FixedSchedule(lr)} for a constant one)
      * @throws IllegalArgumentException when no layer has an updater with a learning rate
      */
-    static void installSchedule(ComputationGraph net, ISchedule schedule) {
+    public static void installSchedule(ComputationGraph net, ISchedule schedule) {
         double first = schedule.valueAt(0, 0);
         int set = 0;
         for (GraphVertex v : net.getConfiguration().getVertices().values()) {
@@ -693,7 +696,11 @@ public final class Trainer {
                     + "configure one (e.g. RepOptimizer.sgd(...).applyTo(conf)) before training");
         }
         // the updater blocks hold the updater configurations; rebuild them, starting from zero state
+        INDArray oldState = net.getUpdater(false) == null ? null : net.getUpdater(false).getStateViewArray();
         net.setUpdater(null);
+        if (oldState != null && oldState.closeable()) {
+            oldState.close();
+        }
         net.getUpdater();
     }
 

@@ -9,6 +9,7 @@ import org.deeplearning4j.util.ModelSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.schedule.ISchedule;
 import org.nd4j.linalg.schedule.ScheduleType;
@@ -18,6 +19,7 @@ import java.io.File;
 import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -101,6 +103,19 @@ class WarmupCosineScheduleTest {
         assertScheduled(restored.getConfiguration(), s, 17);
         assertEquals(17, restored.getIterationCount());
         assertEquals(s.valueAt(17, 0), restored.getLearningRate("conv0"), 0.0);
+    }
+
+    @Test
+    void installingAScheduleReleasesTheUpdaterStateItReplaces() {
+        ComputationGraph net = Nets.repopt(1, 3, 6, DataType.DOUBLE, 3);
+        INDArray before = net.getUpdater().getStateViewArray();
+        assertTrue(before != null && before.length() > 0, "the test needs a network with updater state");
+        Trainer.installSchedule(net, new WarmupCosineSchedule(0.2, 0.0, 3, 30));
+        INDArray after = net.getUpdater(false).getStateViewArray();
+        assertTrue(before.wasClosed(), "the replaced state is freed at once, not at the next GC");
+        assertFalse(after.wasClosed());
+        assertEquals(before.length(), after.length());
+        assertEquals(0.0, after.amaxNumber().doubleValue(), 0.0, "a new schedule starts from zero state");
     }
 
     private static void assertScheduled(ComputationGraphConfiguration conf, WarmupCosineSchedule s, int iteration) {

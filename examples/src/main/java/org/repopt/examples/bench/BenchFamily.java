@@ -3,10 +3,12 @@ package org.repopt.examples.bench;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.learning.config.Nesterovs;
+import org.nd4j.linalg.schedule.FixedSchedule;
 import org.repopt.gr.RepOptimizer;
 import org.repopt.model.RepOptVgg;
 import org.repopt.nn.BlockEngine;
 import org.repopt.train.ModelFamily;
+import org.repopt.train.Trainer;
 
 import java.util.Locale;
 
@@ -61,9 +63,13 @@ public enum BenchFamily {
         }
     }
 
-    /** The families' networks carry a placeholder rate (the Trainer's schedule sets it); the benchmark sets its own. */
+    /**
+     * The families' networks carry a placeholder rate (the Trainer's schedule sets it); the benchmark sets its own as
+     * the Trainer does (DL4J's {@code setLearningRate} would hold a second updater state for a moment, at the peak
+     * that the memory probe measures).
+     */
     private static ComputationGraph withLearningRate(ComputationGraph net) {
-        net.setLearningRate(LR);
+        Trainer.installSchedule(net, new FixedSchedule(LR));
         return net;
     }
 

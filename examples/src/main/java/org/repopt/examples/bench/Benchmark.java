@@ -43,11 +43,13 @@ import java.util.concurrent.TimeUnit;
  * @param iters      training iterations per repetition and family
  * @param inferIters inference passes per repetition
  * @param memIters   training iterations of each memory probe
+ * @param memReps    memory probes per family (fresh JVMs, interleaved across families; the median counts: one
+ *                   probe's peak RSS varies by a few percent with the allocator's and the JIT's timing)
  * @param pytorch    whether to run the PyTorch peer
  * @param repoRoot   the repository root (where {@code bench/pytorch_peer.py} lives)
  * @param engine     how the plain VGG's conv-BN-ReLU blocks are computed (RepOpt-VGG and Nesterovs)
  */
-public record Benchmark(Preset preset, int warmup, int reps, int iters, int inferIters, int memIters,
+public record Benchmark(Preset preset, int warmup, int reps, int iters, int inferIters, int memIters, int memReps,
                         boolean pytorch, Path repoRoot, BlockEngine engine) {
 
     private static final Logger LOG = LoggerFactory.getLogger(Benchmark.class);
@@ -56,9 +58,10 @@ public record Benchmark(Preset preset, int warmup, int reps, int iters, int infe
 
     /** Validates the settings. */
     public Benchmark {
-        if (warmup < 0 || reps < 1 || iters < 1 || inferIters < 1 || memIters < 1) {
-            throw new IllegalArgumentException("warmup >= 0 and reps, iters, infer-iters, mem-iters >= 1 required, got "
-                    + warmup + ", " + reps + ", " + iters + ", " + inferIters + ", " + memIters);
+        if (warmup < 0 || reps < 1 || iters < 1 || inferIters < 1 || memIters < 1 || memReps < 1) {
+            throw new IllegalArgumentException("warmup >= 0 and reps, iters, infer-iters, mem-iters, mem-reps >= 1 "
+                    + "required, got " + warmup + ", " + reps + ", " + iters + ", " + inferIters + ", " + memIters
+                    + ", " + memReps);
         }
     }
 
@@ -134,11 +137,20 @@ public record Benchmark(Preset preset, int warmup, int reps, int iters, int infe
         }
         nets.clear();
 
-        Map<BenchFamily, double[]> memory = new EnumMap<>(BenchFamily.class);
-        for (BenchFamily f : List.of(BenchFamily.REPOPT, BenchFamily.REPVGG, BenchFamily.NESTEROVS, BenchFamily.HS)) {
-            memory.put(f, probeMemory(f));
-            out.printf("peak RSS %s: %.0f MB%n", f.key(), memory.get(f)[1]);
+        Map<BenchFamily, List<Double>> baselines = new EnumMap<>(BenchFamily.class);
+        Map<BenchFamily, List<Double>> peaks = new EnumMap<>(BenchFamily.class);
+        for (int rep = 0; rep < memReps; rep++) {
+            for (BenchFamily f : List.of(BenchFamily.REPOPT, BenchFamily.REPVGG, BenchFamily.NESTEROVS,
+                    BenchFamily.HS)) {
+                double[] probe = probeMemory(f);
+                baselines.computeIfAbsent(f, k -> new ArrayList<>()).add(probe[0]);
+                peaks.computeIfAbsent(f, k -> new ArrayList<>()).add(probe[1]);
+                out.printf("peak RSS %s (probe %d/%d): %.0f MB%n", f.key(), rep + 1, memReps, probe[1]);
+            }
         }
+        Map<BenchFamily, double[]> memory = new EnumMap<>(BenchFamily.class);
+        peaks.forEach((f, v) -> memory.put(f, new double[]{Figure.of(baselines.get(f)).median(),
+                Figure.of(v).median()}));
 
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("preset", preset.cliName());
@@ -153,12 +165,14 @@ public record Benchmark(Preset preset, int warmup, int reps, int iters, int infe
         json.put("nesterovs_peak_rss_mb", memory.get(BenchFamily.NESTEROVS)[1]);
         json.put("hs_peak_rss_mb", memory.get(BenchFamily.HS)[1]);
         json.put("memory_method", "peak RSS (VmHWM) of a fresh JVM per family that builds the network and trains "
-                + memIters + " iterations; baseline = RSS before the network existed");
+                + memIters + " iterations, median of " + memReps + " such JVMs per family (interleaved); baseline = "
+                + "RSS before the network existed; the JVMs' class path has " + classPathJars() + " jars");
         Map<String, Object> details = new LinkedHashMap<>();
         for (BenchFamily f : BenchFamily.values()) {
             Figure fig = Figure.of(train.get(f));
             details.put(f.key(), Map.of("median", fig.median(), "min", fig.min(), "max", fig.max(), "reps", fig.reps(),
-                    "baseline_rss_mb", memory.get(f)[0], "peak_rss_mb", memory.get(f)[1]));
+                    "baseline_rss_mb", memory.get(f)[0], "peak_rss_mb", memory.get(f)[1],
+                    "peak_rss_mb_probes", peaks.get(f)));
         }
         Figure inf = Figure.of(infer);
         details.put("deploy_infer", Map.of("median", inf.median(), "min", inf.min(), "max", inf.max(), "reps", inf.reps()));
@@ -168,7 +182,7 @@ public record Benchmark(Preset preset, int warmup, int reps, int iters, int infe
         // training FLOPs: 2 per MAC, forward plus a backward of twice the forward's work
         json.put("repopt_train_gflops_per_sec", 6.0 * macs * Figure.of(train.get(BenchFamily.REPOPT)).median() / 1e9);
         json.put("settings", Map.of("warmup", warmup, "reps", reps, "iters", iters, "infer_iters", inferIters,
-                "mem_iters", memIters, "interleaved", true));
+                "mem_iters", memIters, "mem_reps", memReps, "interleaved", true));
         json.put("machine", machine());
         if (pytorch) {
             peer(out, json);
@@ -182,6 +196,22 @@ public record Benchmark(Preset preset, int warmup, int reps, int iters, int infe
         StringBuilder sb = new StringBuilder();
         train.forEach((f, v) -> sb.append(String.format(java.util.Locale.ROOT, "%s %.0f  ", f.key(), v.get(v.size() - 1))));
         return sb.toString().trim() + " img/s";
+    }
+
+    /**
+     * @return how many jars the memory probes' class path holds: a Spark build's command line carries about 130 more,
+     * which add about 60 MB of RSS to every family (the JVM maps the jars it searches)
+     */
+    private static long classPathJars() {
+        return java.util.Arrays.stream(System.getProperty("java.class.path").split(java.io.File.pathSeparator))
+                .filter(e -> e.endsWith(".jar") || e.endsWith("*")).mapToLong(e -> {
+                    if (!e.endsWith("*")) {
+                        return 1;
+                    }
+                    java.io.File[] jars = new java.io.File(e.substring(0, e.length() - 1))
+                            .listFiles((d, n) -> n.endsWith(".jar"));
+                    return jars == null ? 0 : jars.length;
+                }).sum();
     }
 
     private double[] probeMemory(BenchFamily f) throws IOException, InterruptedException {

@@ -47,6 +47,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--mem-iters", paramLabel = "N", description = "Iterations of each memory probe (default: 10 / 3).")
     private Integer memIters;
 
+    @Option(names = "--mem-reps", paramLabel = "N", description = "Memory probes per family, each a fresh JVM; the "
+            + "median counts (default: 3).")
+    private Integer memReps;
+
     @Option(names = "--no-pytorch", description = "Skip the PyTorch peer.")
     private boolean noPytorch;
 
@@ -73,7 +77,7 @@ final class BenchCommand implements Callable<Integer> {
             return 0;
         }
         Benchmark bench = new Benchmark(p, or(warmup, small ? 10 : 3), or(reps, small ? 5 : 3), or(iters, small ? 30 : 8),
-                or(inferIters, small ? 30 : 8), or(memIters, small ? 10 : 3), !noPytorch,
+                or(inferIters, small ? 30 : 8), or(memIters, small ? 10 : 3), or(memReps, 3), !noPytorch,
                 Path.of(System.getProperty("repopt.home", ".")), engine.engine());
         System.out.println("bench " + bench);
         Map<String, Object> figures = bench.run(System.out);
@@ -106,10 +110,10 @@ final class BenchCommand implements Callable<Integer> {
         }
         sb.append(String.format(Locale.ROOT, "%-28s %14s %14s%n", "deploy inference images/s",
                 fmt(f.get("deploy_infer_imgs_per_sec")), fmt(f.get("pytorch_deploy_infer_imgs_per_sec"))));
-        sb.append(String.format(Locale.ROOT, "%-28s %14s %14s%n", "repopt peak RSS MB", fmt(f.get("repopt_peak_rss_mb")),
-                fmt(f.get("pytorch_repopt_peak_rss_mb"))));
-        sb.append(String.format(Locale.ROOT, "%-28s %14s %14s%n", "repvgg peak RSS MB", fmt(f.get("repvgg_peak_rss_mb")),
-                fmt(f.get("pytorch_repvgg_peak_rss_mb"))));
+        for (String k : new String[]{"repopt", "nesterovs", "repvgg", "hs"}) {
+            sb.append(String.format(Locale.ROOT, "%-28s %14s %14s%n", k + " peak RSS MB", fmt(f.get(k + "_peak_rss_mb")),
+                    fmt(f.get("pytorch_" + k + "_peak_rss_mb"))));
+        }
         sb.append(String.format(Locale.ROOT, "%-28s %14s %14s%n", "RepOpt / RepVGG throughput",
                 ratio(f.get("repopt_imgs_per_sec"), f.get("repvgg_imgs_per_sec")),
                 ratio(f.get("pytorch_repopt_imgs_per_sec"), f.get("pytorch_repvgg_imgs_per_sec"))));
@@ -119,6 +123,9 @@ final class BenchCommand implements Callable<Integer> {
         sb.append(String.format(Locale.ROOT, "%-28s %14s %14s%n", "RepOpt / RepVGG peak RSS",
                 ratio(f.get("repopt_peak_rss_mb"), f.get("repvgg_peak_rss_mb")),
                 ratio(f.get("pytorch_repopt_peak_rss_mb"), f.get("pytorch_repvgg_peak_rss_mb"))));
+        sb.append(String.format(Locale.ROOT, "%-28s %14s %14s%n", "RepOpt / Nesterovs peak RSS",
+                ratio(f.get("repopt_peak_rss_mb"), f.get("nesterovs_peak_rss_mb")),
+                ratio(f.get("pytorch_repopt_peak_rss_mb"), f.get("pytorch_nesterovs_peak_rss_mb"))));
         sb.append(String.format(Locale.ROOT, "%-28s %14s%n", "DL4J / PyTorch (RepOpt)",
                 ratio(f.get("repopt_imgs_per_sec"), f.get("pytorch_repopt_imgs_per_sec"))));
         sb.append(String.format(Locale.ROOT, "%-28s %14s%n", "RepOpt peak RSS DL4J/PyTorch",
