@@ -5,7 +5,7 @@ import org.repopt.data.ImageDataset;
 import org.repopt.gr.RepOptimizer;
 import org.repopt.gr.ScalesFile;
 import org.repopt.gr.TorchSgd;
-import org.repopt.model.HyperSearchVgg;
+import org.repopt.model.CslaVgg;
 import org.repopt.model.VggSpec;
 import org.repopt.train.RunFolder;
 import org.repopt.train.TrainResult;
@@ -20,7 +20,7 @@ import java.util.Objects;
 
 /**
  * Hyper-Search (Ding et al., ICLR 2023, section 3.3; docs/METHOD.md#hyper-search): trains the Hyper-Search model
- * ({@link HyperSearchVgg}, every CSLA scale trainable) of the target architecture on a search data set with SGD,
+ * ({@link CslaVgg}, every CSLA scale trainable) of the target architecture on a search data set with SGD,
  * Nesterov momentum and L2 weight decay on the kernels, the identity scales and the linear weight (not on the branch
  * scales {@code s3}, {@code s1}, nor BatchNorm: the reference code's rule, docs/METHOD.md#hyper-search-recipe), then exports the trained scales
  * as a scales file ({@value #SCALES_FILE} in the run's output folder) that {@code RepOptVgg} takes as constants.
@@ -72,8 +72,8 @@ public final class HyperSearch {
      * @param data the search data set
      * @return the Hyper-Search model for the target architecture at the data's input shape and class count
      */
-    public HyperSearchVgg modelFor(ImageDataset data) {
-        return HyperSearchVgg.builder(target.withInput(data.channels(), data.height(), data.width())
+    public CslaVgg modelFor(ImageDataset data) {
+        return CslaVgg.builder(target.withInput(data.channels(), data.height(), data.width())
                 .withClasses(data.numClasses())).dataType(data.options().dataType()).build();
     }
 
@@ -101,7 +101,7 @@ public final class HyperSearch {
      * @throws IOException when checkpoints or the scales cannot be written
      */
     public SearchResult run(ImageDataset data, Trainer trainer, RunFolder folder) throws IOException {
-        HyperSearchVgg model = modelFor(data);
+        CslaVgg model = modelFor(data);
         ComputationGraph net = RepOptimizer.baselineSgd().momentum(momentum).weightDecay(weightDecay)
                 .applyTo(model.conf());
         return export(model, data, trainer.train(net, data, folder), folder);
@@ -134,7 +134,7 @@ public final class HyperSearch {
         return export(modelFor(data), data, trainer.resume(data, folder), folder);
     }
 
-    private SearchResult export(HyperSearchVgg model, ImageDataset data, TrainResult training, RunFolder folder)
+    private SearchResult export(CslaVgg model, ImageDataset data, TrainResult training, RunFolder folder)
             throws IOException {
         String source = String.format(Locale.ROOT, "Hyper-Search with repopt-dl4j on %s (%d training examples), "
                         + "%d epochs, HS model top-1 %.4f; scales are per output channel, blocks in forward order",

@@ -8,7 +8,7 @@ import org.repopt.gr.BlockScales;
 import org.repopt.gr.GradMultHook;
 import org.repopt.gr.RepOptimizer;
 import org.repopt.gr.ScalesFile;
-import org.repopt.model.HyperSearchVgg;
+import org.repopt.model.CslaVgg;
 import org.repopt.model.LayerNames;
 import org.repopt.model.RepOptVgg;
 import org.repopt.model.VggSpec;
@@ -43,7 +43,7 @@ class HyperSearchTest {
         assertEquals(result.scales().blocks(), loaded.blocks(), "the file holds exactly the exported scales");
         assertNotEquals(1.0, loaded.blocks().get(2).scaleConv()[0], "scales moved during the search");
         // issue 11, defect 9: every block's scales moved away from where the search started them ...
-        ScalesFile initial = HyperSearchVgg.initialScales(target);
+        ScalesFile initial = CslaVgg.initialScales(target);
         for (int b = 0; b < loaded.blocks().size(); b++) {
             BlockScales start = initial.blocks().get(b);
             BlockScales end = loaded.blocks().get(b);
