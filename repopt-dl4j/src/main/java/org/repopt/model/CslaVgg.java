@@ -114,11 +114,6 @@ public final class CslaVgg extends VggModel {
      * @return its initial scales, named and ordered as {@link RepOptVgg} expects them
      */
     public static ScalesFile initialScales(VggSpec spec) {
-        return new ScalesFile("RepOpt-VGG-" + spec.name(), spec.depths(), null,
-                "Hyper-Search initial values (docs/METHOD.md#hyper-search-init), not searched", initialBlocks(spec));
-    }
-
-    private static List<BlockScales> initialBlocks(VggSpec spec) {
         List<BlockScales> blocks = new ArrayList<>();
         for (BlockSpec b : spec.blocks()) {
             double[] branch = new double[b.out()];
@@ -128,7 +123,8 @@ public final class CslaVgg extends VggModel {
             blocks.add(new BlockScales(b.name(), b.in(), b.out(), b.stride(), branch, branch,
                     b.hasIdentity() ? identity : null));
         }
-        return blocks;
+        return new ScalesFile("RepOpt-VGG-" + spec.name(), spec.depths(), null,
+                "Hyper-Search initial values (docs/METHOD.md#hyper-search-init), not searched", blocks);
     }
 
     /**
@@ -142,7 +138,7 @@ public final class CslaVgg extends VggModel {
      */
     public Map<String, INDArray> equivalentKernels(ComputationGraph net) {
         Map<String, INDArray> out = new LinkedHashMap<>();
-        for (BlockScales shape : initialBlocks(spec())) {
+        for (BlockScales shape : initialScales(spec()).blocks()) {
             CslaBlockLayers layers = layersOf(shape.block());
             out.put(shape.block(), layers.equivalentKernel(net, layers.currentScales(net, shape)));
         }
@@ -159,7 +155,7 @@ public final class CslaVgg extends VggModel {
      */
     public ScalesFile exportScales(ComputationGraph net, String source) {
         List<BlockScales> blocks = new ArrayList<>();
-        for (BlockScales shape : initialBlocks(spec())) {
+        for (BlockScales shape : initialScales(spec()).blocks()) {
             blocks.add(layersOf(shape.block()).currentScales(net, shape));
         }
         double[] widths = Arrays.stream(Variant.values()).filter(v -> v.name().equals(spec().name())
