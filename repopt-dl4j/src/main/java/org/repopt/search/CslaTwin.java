@@ -46,6 +46,9 @@ import java.util.Objects;
  * {@link #scaleIdentity}, {@link #sum}): no {@code '_'} (DL4J's parameter-name separator), and a graph that already has
  * such a name is refused. The 1x1 conv is a copy of the user's conv (weight init, data format, updater) with a 1x1
  * kernel, padding 0 and no bias; a scale layer takes the conv's updater and regularization.
+ *
+ * <p>{@link org.repopt.model.CslaVgg} is the same block in the model family's own VGG, under the family's layer names;
+ * both read a trained network through {@link CslaBlockLayers}.
  */
 public final class CslaTwin {
 
