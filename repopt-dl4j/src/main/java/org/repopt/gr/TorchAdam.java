@@ -5,12 +5,12 @@ import org.nd4j.linalg.api.shape.Shape;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.learning.GradientUpdater;
-import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.schedule.ISchedule;
 import org.nd4j.shade.jackson.annotation.JsonCreator;
 import org.nd4j.shade.jackson.annotation.JsonProperty;
 
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 
@@ -90,58 +90,33 @@ public final class TorchAdam extends TorchUpdater {
     }
 
     @Override
-    public GradientUpdater instantiate(Map<String, INDArray> updaterState, boolean initializeStateArrays) {
-        Updater u = new Updater(this);
-        u.setState(updaterState, initializeStateArrays);
-        return u;
-    }
-
-    @Override
     public TorchAdam clone() {
-        return new TorchAdam(fixedLearningRate(), clonedSchedule(),
-                beta1, beta2, epsilon);
+        return new TorchAdam(fixedLearningRate(), clonedSchedule(), beta1, beta2, epsilon);
     }
 
     @Override
-    public boolean equals(Object o) {
-        if (this == o) {
-            return true;
-        }
-        if (!(o instanceof TorchAdam)) {
-            return false;
-        }
-        TorchAdam that = (TorchAdam) o;
-        return sameLearningRate(that) && Double.compare(beta1, that.beta1) == 0
-                && Double.compare(beta2, that.beta2) == 0 && Double.compare(epsilon, that.epsilon) == 0
-               ;
+    Map<String, Object> settings() {
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("beta1", beta1);
+        s.put("beta2", beta2);
+        s.put("epsilon", epsilon);
+        return s;
     }
 
     @Override
-    public int hashCode() {
-        return Objects.hash(learningRateHash(), beta1, beta2, epsilon);
-    }
-
-    @Override
-    public String toString() {
-        return "TorchAdam{lr=" + learningRateText()
-                + ", beta1=" + beta1 + ", beta2=" + beta2 + ", epsilon=" + epsilon + "}";
+    GradientUpdater<TorchAdam> newUpdater() {
+        return new Updater(this);
     }
 
     /** The running state: first and second moments. */
-    private static final class Updater implements GradientUpdater<TorchAdam> {
+    private static final class Updater extends TorchUpdater.State<TorchAdam> {
         private static final String M = "M";
         private static final String V = "V";
-        private final TorchAdam config;
         private INDArray m;
         private INDArray v;
 
         Updater(TorchAdam config) {
-            this.config = config;
-        }
-
-        @Override
-        public TorchAdam getConfig() {
-            return config;
+            super(config);
         }
 
         @Override

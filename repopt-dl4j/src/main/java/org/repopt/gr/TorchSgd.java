@@ -6,12 +6,12 @@ import org.nd4j.linalg.api.ops.impl.updaters.NesterovsUpdater;
 import org.nd4j.linalg.api.shape.Shape;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.GradientUpdater;
-import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.schedule.ISchedule;
 import org.nd4j.shade.jackson.annotation.JsonCreator;
 import org.nd4j.shade.jackson.annotation.JsonProperty;
 
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 
@@ -96,40 +96,21 @@ public final class TorchSgd extends TorchUpdater {
     }
 
     @Override
-    public GradientUpdater instantiate(Map<String, INDArray> updaterState, boolean initializeStateArrays) {
-        Updater u = new Updater(this);
-        u.setState(updaterState, initializeStateArrays);
-        return u;
-    }
-
-    @Override
     public TorchSgd clone() {
-        return new TorchSgd(fixedLearningRate(), clonedSchedule(),
-                momentum, nesterov);
+        return new TorchSgd(fixedLearningRate(), clonedSchedule(), momentum, nesterov);
     }
 
     @Override
-    public boolean equals(Object o) {
-        if (this == o) {
-            return true;
-        }
-        if (!(o instanceof TorchSgd)) {
-            return false;
-        }
-        TorchSgd that = (TorchSgd) o;
-        return sameLearningRate(that) && Double.compare(momentum, that.momentum) == 0
-                && nesterov == that.nesterov;
+    Map<String, Object> settings() {
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("momentum", momentum);
+        s.put("nesterov", nesterov);
+        return s;
     }
 
     @Override
-    public int hashCode() {
-        return Objects.hash(learningRateHash(), momentum, nesterov);
-    }
-
-    @Override
-    public String toString() {
-        return "TorchSgd{lr=" + learningRateText()
-                + ", momentum=" + momentum + ", nesterov=" + nesterov + "}";
+    GradientUpdater<TorchSgd> newUpdater() {
+        return new Updater(this);
     }
 
     /**
@@ -138,18 +119,12 @@ public final class TorchSgd extends TorchUpdater {
      * computes {@code v' = m*v - d} and returns {@code m*v - (1+m)*v' = d + m*buf'}, PyTorch's Nesterov direction)
      * followed by one scaling by the current learning rate: two passes over the parameters instead of three.
      */
-    private static final class Updater implements GradientUpdater<TorchSgd> {
+    private static final class Updater extends TorchUpdater.State<TorchSgd> {
         private static final String VELOCITY = "velocity";
-        private final TorchSgd config;
         private INDArray velocity;
 
         Updater(TorchSgd config) {
-            this.config = config;
-        }
-
-        @Override
-        public TorchSgd getConfig() {
-            return config;
+            super(config);
         }
 
         @Override

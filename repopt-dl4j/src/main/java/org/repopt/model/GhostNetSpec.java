@@ -23,7 +23,7 @@ import java.util.regex.Pattern;
  * average pooling; a 1x1 conv with bias + ReLU to {@value #HEAD_CHANNELS}; dropout; a linear classifier. The
  * reference's input has 3 channels and 224x224 pixels; any shape works here (the maps shrink by 32 to at least 1x1).
  */
-public final class GhostNetSpec {
+public final class GhostNetSpec extends ClassifierSpec {
 
     /** Columns of a the table row. */
     private static final int K = 0;
@@ -63,10 +63,6 @@ public final class GhostNetSpec {
     private static final Pattern WIDTH_NAME = Pattern.compile("(\\d+(?:\\.\\d+)?)x?");
 
     private final double width;
-    private final int inputChannels;
-    private final int inputHeight;
-    private final int inputWidth;
-    private final int numClasses;
     private final double dropout;
     private final int stemChannels;
     private final int finalChannels;
@@ -75,26 +71,12 @@ public final class GhostNetSpec {
 
     private GhostNetSpec(double width, int inputChannels, int inputHeight, int inputWidth, int numClasses,
                          double dropout) {
-        if (!(width > 0) || Double.isInfinite(width)) {
-            throw new IllegalArgumentException("RepOpt-GhostNet width multiplier must be finite and > 0, got " + width);
-        }
-        if (inputChannels < 1 || inputHeight < 1 || inputWidth < 1) {
-            throw new IllegalArgumentException("RepOpt-GhostNet " + format(width) + ": input shape must be positive, got "
-                    + inputChannels + "x" + inputHeight + "x" + inputWidth);
-        }
-        if (numClasses < 2) {
-            throw new IllegalArgumentException("RepOpt-GhostNet " + format(width) + ": needs at least 2 classes, got "
-                    + numClasses);
-        }
+        super("RepOpt-GhostNet " + format(requireWidth(width)), inputChannels, inputHeight, inputWidth, numClasses);
         if (!(dropout >= 0 && dropout < 1)) {
             throw new IllegalArgumentException("RepOpt-GhostNet " + format(width) + ": dropout must be in [0, 1), got "
                     + dropout);
         }
         this.width = width;
-        this.inputChannels = inputChannels;
-        this.inputHeight = inputHeight;
-        this.inputWidth = inputWidth;
-        this.numClasses = numClasses;
         this.dropout = dropout;
         this.stemChannels = makeDivisible(STEM_CHANNELS * width, DIVISOR);
         List<GhostBottleneckSpec> b = new ArrayList<>();
@@ -124,6 +106,13 @@ public final class GhostNetSpec {
             m.add(bottleneck.ghost2());
         }
         this.modules = Collections.unmodifiableList(m);
+    }
+
+    private static double requireWidth(double width) {
+        if (!(width > 0) || Double.isInfinite(width)) {
+            throw new IllegalArgumentException("RepOpt-GhostNet width multiplier must be finite and > 0, got " + width);
+        }
+        return width;
     }
 
     /**
@@ -169,16 +158,18 @@ public final class GhostNetSpec {
      * @param w width
      * @return this architecture for another input shape
      */
+    @Override
     public GhostNetSpec withInput(int c, int h, int w) {
-        return new GhostNetSpec(width, c, h, w, numClasses, dropout);
+        return new GhostNetSpec(width, c, h, w, numClasses(), dropout);
     }
 
     /**
      * @param classes class count
      * @return this architecture with another classifier size
      */
+    @Override
     public GhostNetSpec withClasses(int classes) {
-        return new GhostNetSpec(width, inputChannels, inputHeight, inputWidth, classes, dropout);
+        return new GhostNetSpec(width, inputChannels(), inputHeight(), inputWidth(), classes, dropout);
     }
 
     /**
@@ -186,10 +177,11 @@ public final class GhostNetSpec {
      * @return this architecture with another dropout
      */
     public GhostNetSpec withDropout(double p) {
-        return new GhostNetSpec(width, inputChannels, inputHeight, inputWidth, numClasses, p);
+        return new GhostNetSpec(width, inputChannels(), inputHeight(), inputWidth(), numClasses(), p);
     }
 
     /** @return e.g. {@code 0.5x} */
+    @Override
     public String name() {
         return format(width);
     }
@@ -202,26 +194,6 @@ public final class GhostNetSpec {
     /** @return the width multiplier */
     public double width() {
         return width;
-    }
-
-    /** @return input channels */
-    public int inputChannels() {
-        return inputChannels;
-    }
-
-    /** @return input height */
-    public int inputHeight() {
-        return inputHeight;
-    }
-
-    /** @return input width */
-    public int inputWidth() {
-        return inputWidth;
-    }
-
-    /** @return classifier outputs */
-    public int numClasses() {
-        return numClasses;
     }
 
     /** @return dropout probability before the classifier */
@@ -249,11 +221,6 @@ public final class GhostNetSpec {
         return modules;
     }
 
-    /** @return e.g. {@code 3x224x224} */
-    public String inputShape() {
-        return inputChannels + "x" + inputHeight + "x" + inputWidth;
-    }
-
     /**
      * Checks that scales were made for this architecture, module by module in forward order: the name and the
      * channels of each module's cheap depthwise conv, stride 1.
@@ -276,18 +243,17 @@ public final class GhostNetSpec {
             return false;
         }
         GhostNetSpec s = (GhostNetSpec) o;
-        return Double.compare(width, s.width) == 0 && inputChannels == s.inputChannels && inputHeight == s.inputHeight
-                && inputWidth == s.inputWidth && numClasses == s.numClasses && Double.compare(dropout, s.dropout) == 0;
+        return Double.compare(width, s.width) == 0 && sameInputAndClasses(s) && Double.compare(dropout, s.dropout) == 0;
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(width, inputChannels, inputHeight, inputWidth, numClasses, dropout);
+        return Objects.hash(width, inputChannels(), inputHeight(), inputWidth(), numClasses(), dropout);
     }
 
     @Override
     public String toString() {
-        return "GhostNetSpec{" + name() + ", input " + inputShape() + ", " + numClasses + " classes, dropout "
+        return "GhostNetSpec{" + name() + ", input " + inputShape() + ", " + numClasses() + " classes, dropout "
                 + dropout + "}";
     }
 }

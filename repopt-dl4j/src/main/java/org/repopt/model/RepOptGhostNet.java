@@ -19,13 +19,12 @@ import org.nd4j.linalg.activations.impl.ActivationReLU;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 import org.repopt.gr.BlockScales;
+import org.repopt.gr.CslaBlockLayers;
 import org.repopt.gr.RepOptimizer;
 import org.repopt.gr.ScalesFile;
 import org.repopt.nn.ActivationTorchHardSigmoid;
 import org.repopt.nn.ChannelMultiplyVertex;
 import org.repopt.nn.ChannelScaleLayer;
-import org.repopt.nn.ChannelScaleParamInitializer;
-import org.repopt.nn.ParamValues;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -217,12 +216,8 @@ public final class RepOptGhostNet {
     }
 
     private static double[] scalesOf(ComputationGraph net, String layerName) {
-        org.deeplearning4j.nn.api.Layer l = net.getLayer(layerName);
-        if (l == null) {
-            throw new IllegalArgumentException("the network has no layer '" + layerName
-                    + "': not a RepOpt-GhostNet Hyper-Search network of this architecture");
-        }
-        return ParamValues.of(l.getParam(ChannelScaleParamInitializer.SCALE_KEY));
+        return CslaBlockLayers.scalesOf(net, layerName,
+                "not a RepOpt-GhostNet Hyper-Search network of this architecture");
     }
 
     /** @return the whole graph, open for additions; input types set */

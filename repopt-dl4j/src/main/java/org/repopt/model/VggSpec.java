@@ -13,30 +13,17 @@ import java.util.Objects;
  * built from one spec, so the three families cannot drift apart, and a scales file is checked block by block
  * against it.
  */
-public final class VggSpec {
+public final class VggSpec extends ClassifierSpec {
 
     private final String name;
-    private final int inputChannels;
-    private final int inputHeight;
-    private final int inputWidth;
-    private final int numClasses;
     private final int stemWidth;
     private final int stemStride;
     private final List<Stage> stages;
     private final List<BlockSpec> blocks;
 
     private VggSpec(Builder b) {
-        this.name = Objects.requireNonNull(b.name, "name");
-        if (name.isBlank()) {
-            throw new IllegalArgumentException("spec name must not be empty");
-        }
-        if (b.inputChannels < 1 || b.inputHeight < 1 || b.inputWidth < 1) {
-            throw new IllegalArgumentException("spec " + name + ": input shape must be positive, got "
-                    + b.inputChannels + "x" + b.inputHeight + "x" + b.inputWidth);
-        }
-        if (b.numClasses < 2) {
-            throw new IllegalArgumentException("spec " + name + ": needs at least 2 classes, got " + b.numClasses);
-        }
+        super("spec " + requireName(b.name), b.inputChannels, b.inputHeight, b.inputWidth, b.numClasses);
+        this.name = b.name;
         if (b.stemWidth < 1 || (b.stemStride != 1 && b.stemStride != 2)) {
             throw new IllegalArgumentException("spec " + name + ": stem width must be >= 1 and stride 1 or 2, got width "
                     + b.stemWidth + ", stride " + b.stemStride);
@@ -44,29 +31,33 @@ public final class VggSpec {
         if (b.stages.isEmpty()) {
             throw new IllegalArgumentException("spec " + name + ": needs at least one stage");
         }
-        this.inputChannels = b.inputChannels;
-        this.inputHeight = b.inputHeight;
-        this.inputWidth = b.inputWidth;
-        this.numClasses = b.numClasses;
         this.stemWidth = b.stemWidth;
         this.stemStride = b.stemStride;
         this.stages = List.copyOf(b.stages);
         this.blocks = Collections.unmodifiableList(enumerate());
-        int h = inputHeight;
-        int w = inputWidth;
+        int h = inputHeight();
+        int w = inputWidth();
         for (BlockSpec block : blocks) {
             h = (h + block.stride() - 1) / block.stride();
             w = (w + block.stride() - 1) / block.stride();
         }
         if (h < 1 || w < 1) {
-            throw new IllegalArgumentException("spec " + name + ": input " + inputHeight + "x" + inputWidth
+            throw new IllegalArgumentException("spec " + name + ": input " + inputHeight() + "x" + inputWidth()
                     + " is too small for its strides");
         }
     }
 
+    private static String requireName(String name) {
+        Objects.requireNonNull(name, "name");
+        if (name.isBlank()) {
+            throw new IllegalArgumentException("spec name must not be empty");
+        }
+        return name;
+    }
+
     private List<BlockSpec> enumerate() {
         List<BlockSpec> out = new ArrayList<>();
-        out.add(new BlockSpec("stage0", 0, 0, inputChannels, stemWidth, stemStride));
+        out.add(new BlockSpec("stage0", 0, 0, inputChannels(), stemWidth, stemStride));
         int in = stemWidth;
         for (int s = 0; s < stages.size(); s++) {
             Stage st = stages.get(s);
@@ -110,6 +101,7 @@ public final class VggSpec {
      * @param w width
      * @return this architecture for another input shape
      */
+    @Override
     public VggSpec withInput(int c, int h, int w) {
         return toBuilder().input(c, h, w).build();
     }
@@ -118,40 +110,22 @@ public final class VggSpec {
      * @param classes class count
      * @return this architecture with another classifier size
      */
+    @Override
     public VggSpec withClasses(int classes) {
         return toBuilder().classes(classes).build();
     }
 
     private Builder toBuilder() {
-        Builder b = new Builder(name).input(inputChannels, inputHeight, inputWidth).classes(numClasses)
+        Builder b = new Builder(name).input(inputChannels(), inputHeight(), inputWidth()).classes(numClasses())
                 .stem(stemWidth, stemStride);
         stages.forEach(s -> b.stage(s.depth(), s.width(), s.stride()));
         return b;
     }
 
     /** @return the architecture's name, e.g. {@code B1} or {@code small} */
+    @Override
     public String name() {
         return name;
-    }
-
-    /** @return input channels */
-    public int inputChannels() {
-        return inputChannels;
-    }
-
-    /** @return input height */
-    public int inputHeight() {
-        return inputHeight;
-    }
-
-    /** @return input width */
-    public int inputWidth() {
-        return inputWidth;
-    }
-
-    /** @return classifier outputs */
-    public int numClasses() {
-        return numClasses;
     }
 
     /** @return the stages after the stem */
@@ -172,11 +146,6 @@ public final class VggSpec {
     /** @return channels entering the classifier */
     public int features() {
         return blocks.get(blocks.size() - 1).out();
-    }
-
-    /** @return e.g. {@code 3x224x224} */
-    public String inputShape() {
-        return inputChannels + "x" + inputHeight + "x" + inputWidth;
     }
 
     /**
@@ -201,19 +170,19 @@ public final class VggSpec {
             return false;
         }
         VggSpec s = (VggSpec) o;
-        return name.equals(s.name) && inputChannels == s.inputChannels && inputHeight == s.inputHeight
-                && inputWidth == s.inputWidth && numClasses == s.numClasses && stemWidth == s.stemWidth
-                && stemStride == s.stemStride && stages.equals(s.stages);
+        return name.equals(s.name) && sameInputAndClasses(s) && stemWidth == s.stemWidth && stemStride == s.stemStride
+                && stages.equals(s.stages);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(name, inputChannels, inputHeight, inputWidth, numClasses, stemWidth, stemStride, stages);
+        return Objects.hash(name, inputChannels(), inputHeight(), inputWidth(), numClasses(), stemWidth, stemStride,
+                stages);
     }
 
     @Override
     public String toString() {
-        return "VggSpec{" + name + ", input " + inputShape() + ", " + numClasses + " classes, stem " + stemWidth
+        return "VggSpec{" + name + ", input " + inputShape() + ", " + numClasses() + " classes, stem " + stemWidth
                 + "/s" + stemStride + ", stages " + stages + "}";
     }
 

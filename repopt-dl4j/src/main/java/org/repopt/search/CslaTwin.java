@@ -1,6 +1,5 @@
 package org.repopt.search;
 
-import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -9,18 +8,15 @@ import org.deeplearning4j.nn.conf.graph.GraphVertex;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.deeplearning4j.nn.params.ConvolutionParamInitializer;
 import org.nd4j.linalg.activations.impl.ActivationIdentity;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.repopt.gr.BlockScales;
+import org.repopt.gr.CslaBlockLayers;
 import org.repopt.gr.GrSite;
 import org.repopt.gr.GrSites;
-import org.repopt.gr.Reinit;
 import org.repopt.gr.ScaleAssignment;
 import org.repopt.gr.ScalesFile;
 import org.repopt.nn.ChannelScaleLayer;
-import org.repopt.nn.ChannelScaleParamInitializer;
-import org.repopt.nn.ParamValues;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -50,6 +46,9 @@ import java.util.Objects;
  * {@link #scaleIdentity}, {@link #sum}): no {@code '_'} (DL4J's parameter-name separator), and a graph that already has
  * such a name is refused. The 1x1 conv is a copy of the user's conv (weight init, data format, updater) with a 1x1
  * kernel, padding 0 and no bias; a scale layer takes the conv's updater and regularization.
+ *
+ * <p>{@link org.repopt.model.CslaVgg} is the same block in the model family's own VGG, under the family's layer names;
+ * both read a trained network through {@link CslaBlockLayers}.
  */
 public final class CslaTwin {
 
@@ -198,12 +197,6 @@ public final class CslaTwin {
         return a;
     }
 
-    /** The one place a block is copied with other scale values (its shape kept). */
-    static BlockScales withScales(BlockScales shape, double[] s3, double[] s1, double[] sid) {
-        return new BlockScales(shape.block(), shape.inChannels(), shape.outChannels(), shape.stride(), shape.kernel(),
-                shape.groups(), s3, s1, sid);
-    }
-
     /**
      * Reads every block's current scales out of a twin network: the searched scales after a Hyper-Search.
      *
@@ -213,9 +206,7 @@ public final class CslaTwin {
     public List<BlockScales> currentScales(ComputationGraph net) {
         List<BlockScales> out = new ArrayList<>();
         for (BlockScales b : blocks) {
-            String c = b.block();
-            out.add(withScales(b, scalesOf(net, scaleConv(c)), b.scale1x1() == null ? null : scalesOf(net, scale1x1(c)),
-                    b.hasIdentity() ? scalesOf(net, scaleIdentity(c)) : null));
+            out.add(layersOf(b.block()).currentScales(net, b));
         }
         return out;
     }
@@ -242,27 +233,16 @@ public final class CslaTwin {
      */
     public Map<String, INDArray> equivalentKernels(ComputationGraph net) {
         Map<String, INDArray> out = new LinkedHashMap<>();
-        List<BlockScales> current = currentScales(net);
-        for (BlockScales b : current) {
-            String c = b.block();
-            INDArray w1 = b.scale1x1() == null ? null
-                    : layer(net, conv1x1(c)).getParam(ConvolutionParamInitializer.WEIGHT_KEY);
-            out.put(c, Reinit.equivalentKernel(b, layer(net, c).getParam(ConvolutionParamInitializer.WEIGHT_KEY), w1));
+        for (BlockScales b : currentScales(net)) {
+            out.put(b.block(), layersOf(b.block()).equivalentKernel(net, b));
         }
         return out;
     }
 
-    private static double[] scalesOf(ComputationGraph net, String layerName) {
-        return ParamValues.of(layer(net, layerName).getParam(ChannelScaleParamInitializer.SCALE_KEY));
-    }
-
-    private static Layer layer(ComputationGraph net, String layerName) {
-        Layer l = net.getLayer(layerName);
-        if (l == null) {
-            throw new IllegalArgumentException("the network has no layer '" + layerName + "': not built from this "
-                    + "twin's configuration");
-        }
-        return l;
+    /** The block's layers in a twin network: the user's conv and the branches added under {@code gr.<conv>.}. */
+    private static CslaBlockLayers layersOf(String conv) {
+        return new CslaBlockLayers(conv, conv1x1(conv), scaleConv(conv), scale1x1(conv), scaleIdentity(conv),
+                "not built from this twin's configuration");
     }
 
     private ComputationGraphConfiguration build() {

@@ -8,6 +8,7 @@ import org.nd4j.linalg.schedule.ISchedule;
 import org.repopt.data.ImageDataset;
 import org.repopt.gr.GrSite;
 import org.repopt.gr.GrSites;
+import org.repopt.gr.Hyperparameters;
 import org.repopt.gr.MultiLayerAsGraph;
 import org.repopt.gr.RepOptimizer;
 import org.repopt.gr.ScalesFile;
@@ -15,11 +16,8 @@ import org.repopt.gr.TorchSgd;
 import org.repopt.train.RunFolder;
 import org.repopt.train.TrainResult;
 import org.repopt.train.Trainer;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
@@ -41,14 +39,11 @@ import java.util.Objects;
  */
 public final class GraphHyperSearch {
 
-    private static final Logger LOG = LoggerFactory.getLogger(GraphHyperSearch.class);
-
     private final CslaTwin twin;
     private final String model;
     private double learningRate = RepOptimizer.DEFAULT_LEARNING_RATE;
     private ISchedule schedule;
-    private double momentum = TorchSgd.DEFAULT_MOMENTUM;
-    private double weightDecay = HyperSearch.DEFAULT_WEIGHT_DECAY;
+    private SearchRecipe recipe = new SearchRecipe(TorchSgd.DEFAULT_MOMENTUM, HyperSearch.DEFAULT_WEIGHT_DECAY);
 
     private GraphHyperSearch(CslaTwin twin, String model) {
         this.twin = twin;
@@ -94,10 +89,7 @@ public final class GraphHyperSearch {
 
     /** @param lr constant learning rate, {@code > 0} (default 0.1) */
     public GraphHyperSearch learningRate(double lr) {
-        if (!(lr > 0) || Double.isInfinite(lr)) {
-            throw new IllegalArgumentException("learningRate must be finite and > 0, got " + lr);
-        }
-        this.learningRate = lr;
+        this.learningRate = Hyperparameters.learningRate(lr);
         this.schedule = null;
         return this;
     }
@@ -110,19 +102,13 @@ public final class GraphHyperSearch {
 
     /** @param m Nesterov momentum in {@code (0, 1)} (default 0.9) */
     public GraphHyperSearch momentum(double m) {
-        if (!(m > 0 && m < 1)) {
-            throw new IllegalArgumentException("momentum must be in (0, 1), got " + m);
-        }
-        this.momentum = m;
+        this.recipe = new SearchRecipe(m, recipe.weightDecay());
         return this;
     }
 
     /** @param wd L2 weight decay, {@code >= 0} (default the paper's 4e-5) */
     public GraphHyperSearch weightDecay(double wd) {
-        if (!(wd >= 0) || Double.isInfinite(wd)) {
-            throw new IllegalArgumentException("weightDecay must be finite and >= 0, got " + wd);
-        }
-        this.weightDecay = wd;
+        this.recipe = new SearchRecipe(recipe.momentum(), wd);
         return this;
     }
 
@@ -133,7 +119,7 @@ public final class GraphHyperSearch {
 
     /** @return a fresh Hyper-Search network: the twin with Nesterov SGD and the weight-decay rule above */
     public ComputationGraph network() {
-        RepOptimizer.Builder b = RepOptimizer.baselineSgd().momentum(momentum).weightDecay(weightDecay);
+        RepOptimizer.Builder b = recipe.sgd();
         if (schedule != null) {
             b.learningRate(schedule);
         } else {
@@ -168,7 +154,7 @@ public final class GraphHyperSearch {
         }
         return export(net, String.format(Locale.ROOT, "Hyper-Search with repopt-dl4j of %s, %d epochs on a "
                 + "DataSetIterator, lr %s, momentum %s, weight decay %s; blocks are the network's conv layers",
-                model, epochs, schedule != null ? schedule : learningRate, momentum, weightDecay));
+                model, epochs, schedule != null ? schedule : learningRate, recipe.momentum(), recipe.weightDecay()));
     }
 
     /**
@@ -192,13 +178,7 @@ public final class GraphHyperSearch {
      */
     public SearchResult run(ImageDataset data, Trainer trainer, RunFolder folder) throws IOException {
         TrainResult training = trainer.train(network(), data, folder);
-        String source = String.format(Locale.ROOT, "Hyper-Search with repopt-dl4j of %s on %s (%d training "
-                        + "examples), %d epochs, HS model top-1 %.4f; blocks are the network's conv layers",
-                model, data.name(), data.trainExamples(), training.epochs(), training.finalTest().top1());
-        ScalesFile scales = export(training.network(), source);
-        Path file = folder.dir().resolve(HyperSearch.SCALES_FILE);
-        scales.write(file);
-        LOG.info("searched scales of {} written to {}", model, file);
-        return new SearchResult(scales, file, training);
+        return SearchRecipe.save(export(training.network(), SearchRecipe.provenance(model, data, training, "HS model",
+                "blocks are the network's conv layers")), training, folder);
     }
 }

@@ -4,9 +4,9 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.repopt.gr.RepOptimizer;
 import org.repopt.gr.ScalesFile;
+import org.repopt.model.CslaVgg;
 import org.repopt.model.GhostNetScales;
 import org.repopt.model.GhostNetSpec;
-import org.repopt.model.HyperSearchVgg;
 import org.repopt.model.RepOptGhostNet;
 import org.repopt.model.RepOptVgg;
 import org.repopt.model.RepVgg;
@@ -82,7 +82,7 @@ public enum ModelFamily {
             case REPVGG:
                 return RepVgg.builder(spec).dataType(type).seed(seed).build();
             default:
-                return HyperSearchVgg.builder(spec).dataType(type).seed(seed).build();
+                return CslaVgg.builder(spec).dataType(type).seed(seed).build();
         }
     }
 

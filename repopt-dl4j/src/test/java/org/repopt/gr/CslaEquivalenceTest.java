@@ -6,7 +6,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.learning.config.Nesterovs;
 import org.repopt.model.BlockSpec;
-import org.repopt.model.HyperSearchVgg;
+import org.repopt.model.CslaVgg;
 import org.repopt.model.LayerNames;
 import org.repopt.model.RepOptVgg;
 import org.repopt.model.VggSpec;
@@ -29,7 +29,7 @@ class CslaEquivalenceTest extends CslaEquivalenceChecks {
     /** Trains both graphs side by side and returns the largest relative kernel gap seen after any step. */
     @Override
     double maxRelativeGap(boolean reinit, boolean gradMult) {
-        HyperSearchVgg cslaModel = HyperSearchVgg.builder(spec).csla(scales).dataType(DataType.DOUBLE).seed(5).build();
+        CslaVgg cslaModel = CslaVgg.builder(spec).csla(scales).dataType(DataType.DOUBLE).seed(5).build();
         ComputationGraph csla = RepOptimizer.baselineSgd().updater(new Nesterovs(LR, MOMENTUM))
                 .weightDecay(WD).applyTo(cslaModel.conf());
         RepOptVgg plainModel = RepOptVgg.builder(spec).dataType(DataType.DOUBLE).seed(6).build();

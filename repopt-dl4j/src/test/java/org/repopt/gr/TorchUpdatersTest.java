@@ -1,5 +1,6 @@
 package org.repopt.gr;
 
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -10,10 +11,15 @@ import org.nd4j.linalg.schedule.ISchedule;
 import org.nd4j.linalg.schedule.MapSchedule;
 import org.nd4j.linalg.schedule.ScheduleType;
 
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
 
 /**
  * {@link TorchSgd} and {@link TorchAdam} against a plain double loop of PyTorch's update rules, under a learning rate
@@ -94,5 +100,46 @@ class TorchUpdatersTest {
             }
             assertArrayEquals(p, actual[t], 1e-12, "step " + t);
         }
+    }
+
+    @Test
+    void updatersAreValuesWithTheirSettingsInTheirText() {
+        TorchSgd sgd = new TorchSgd(0.1, 0.9, true);
+        assertEquals(sgd, sgd.clone());
+        assertNotSame(sgd, sgd.clone());
+        assertEquals(sgd.hashCode(), new TorchSgd(0.1, 0.9, true).hashCode());
+        assertNotEquals(sgd, new TorchSgd(0.1, 0.9, false));
+        assertNotEquals(sgd, new TorchSgd(0.1, 0.8, true));
+        assertNotEquals(sgd, new TorchSgd(0.2, 0.9, true));
+        assertNotEquals(sgd, new TorchSgd(LR, 0.9, true));
+        assertEquals(new TorchSgd(LR, 0.9, true), new TorchSgd(LR, 0.9, true).clone());
+        assertEquals("TorchSgd{lr=0.1, momentum=0.9, nesterov=true}", sgd.toString());
+
+        TorchAdam adam = new TorchAdam(0.01, 0.9, 0.999, 1e-8);
+        assertEquals(adam, adam.clone());
+        assertEquals(adam.hashCode(), new TorchAdam(0.01, 0.9, 0.999, 1e-8).hashCode());
+        assertNotEquals(adam, new TorchAdam(0.01, 0.8, 0.999, 1e-8));
+        assertNotEquals(adam, new TorchAdam(0.01, 0.9, 0.99, 1e-8));
+        assertNotEquals(adam, new TorchAdam(0.01, 0.9, 0.999, 1e-7));
+        assertNotEquals(adam, new TorchAdam(0.02, 0.9, 0.999, 1e-8));
+        assertEquals("TorchAdam{lr=0.01, beta1=0.9, beta2=0.999, epsilon=1.0E-8}", adam.toString());
+        assertNotEquals(sgd, (Object) new TorchAdam(0.1, 0.9, 0.999, 1e-8));
+    }
+
+    @Test
+    void anUpdaterFromAStateMapWorksOnThatState() {
+        TorchSgd sgd = new TorchSgd(0.5, 0.9, false);
+        Map<String, INDArray> velocity = new HashMap<>(Map.of("velocity", Nd4j.valueArrayOf(new long[]{3}, 7.0)));
+        GradientUpdater<?> u = sgd.instantiate(velocity, true);
+        assertSame(sgd, u.getConfig());
+        assertSame(velocity.get("velocity"), u.getState().get("velocity"));
+        assertEquals(0.0, velocity.get("velocity").sumNumber().doubleValue(), "initialized");
+
+        TorchAdam adam = new TorchAdam(0.5, 0.9, 0.999, 1e-8);
+        Map<String, INDArray> moments = new HashMap<>(Map.of("M", Nd4j.ones(3), "V", Nd4j.ones(3)));
+        GradientUpdater<?> a = adam.instantiate(moments, false);
+        assertSame(adam, a.getConfig());
+        assertEquals(moments, a.getState());
+        assertEquals(3.0, moments.get("M").sumNumber().doubleValue(), "kept");
     }
 }

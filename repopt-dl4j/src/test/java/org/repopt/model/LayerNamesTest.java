@@ -20,7 +20,7 @@ class LayerNamesTest {
         GhostNetSpec ghost = GhostNetSpec.of(GhostNetSpec.RELEASED_WIDTH);
         return Map.of("RepOpt-VGG", RepOptVgg.builder(SPEC).build().conf(),
                 "RepVGG", RepVgg.builder(SPEC).build().conf(),
-                "Hyper-Search", HyperSearchVgg.builder(SPEC).build().conf(),
+                "Hyper-Search", CslaVgg.builder(SPEC).build().conf(),
                 "fused", FusedVgg.builder(SPEC).build().conf(),
                 "RepOpt-GhostNet", RepOptGhostNet.builder(ghost).build().conf(),
                 "RepOpt-GhostNet search", RepOptGhostNet.builder(ghost).search().build().conf());

@@ -74,7 +74,7 @@ class ModelFamilyTest {
 
     @Test
     void hyperSearchExportRoundTripsThroughAScalesFile(@TempDir Path dir) throws IOException {
-        HyperSearchVgg hs = HyperSearchVgg.builder(tiny).dataType(DataType.DOUBLE).build();
+        CslaVgg hs = CslaVgg.builder(tiny).dataType(DataType.DOUBLE).build();
         ComputationGraph net = RepOptimizer.baselineSgd().learningRate(0.05).applyTo(hs.conf());
         for (int step = 0; step < 3; step++) {
             net.fit(TinySpecs.batch(tiny, 8, step, DataType.DOUBLE));
@@ -91,8 +91,20 @@ class ModelFamilyTest {
     }
 
     @Test
+    void readingAPlainNetworkAsACslaNetworkNamesTheMissingLayer() {
+        CslaVgg hs = CslaVgg.builder(tiny).build();
+        ComputationGraph plain = RepOptVgg.builder(tiny).build().init();
+        String expected = "the network has no layer '" + LayerNames.scaleConv(tiny.blocks().get(0).name())
+                + "': not a Hyper-Search network of this architecture";
+        assertEquals(expected, assertThrows(IllegalArgumentException.class,
+                () -> hs.exportScales(plain, null)).getMessage());
+        assertEquals(expected, assertThrows(IllegalArgumentException.class,
+                () -> hs.equivalentKernels(plain)).getMessage());
+    }
+
+    @Test
     void searchModeStartsAtThePapersScales() {
-        ComputationGraph net = HyperSearchVgg.builder(tiny).build().init();
+        ComputationGraph net = CslaVgg.builder(tiny).build().init();
         assertEquals(1.0, net.getLayer(LayerNames.scaleConv("stage1.0")).getParam("scale").getDouble(0), 0);
         assertEquals(Math.sqrt(2.0), net.getLayer(LayerNames.scale1x1("stage1.1")).getParam("scale").getDouble(0), 1e-7);
         assertEquals(1.0, net.getLayer(LayerNames.scaleIdentity("stage1.1")).getParam("scale").getDouble(0), 0);
@@ -101,7 +113,7 @@ class ModelFamilyTest {
     @Test
     void everyFamilyRoundTripsThroughJsonAndModelSerializer(@TempDir Path dir) throws IOException {
         List<VggModel> models = List.of(RepOptVgg.builder(tiny).build(), RepVgg.builder(tiny).build(),
-                HyperSearchVgg.builder(tiny).build(), HyperSearchVgg.builder(tiny)
+                CslaVgg.builder(tiny).build(), CslaVgg.builder(tiny)
                         .csla(TinySpecs.randomScales(tiny, 2)).build(), FusedVgg.builder(tiny).build());
         for (VggModel m : models) {
             ComputationGraphConfiguration conf = m.conf();

@@ -5,7 +5,7 @@ import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.repopt.gr.RepOptimizer;
-import org.repopt.model.HyperSearchVgg;
+import org.repopt.model.CslaVgg;
 import org.repopt.model.RepOptVgg;
 import org.repopt.model.RepVgg;
 import org.repopt.model.VggSpec;
@@ -30,7 +30,7 @@ class ModelFamilyQuantizationTest {
     @Test
     void repOptVggFoldsExactly() {
         ComputationGraph net = trained(RepOptVgg.builder(tiny).dataType(DataType.DOUBLE).build()
-                .init(RepOptimizer.sgd(HyperSearchVgg.initialScales(tiny)).learningRate(0.05)), tiny);
+                .init(RepOptimizer.sgd(CslaVgg.initialScales(tiny)).learningRate(0.05)), tiny);
         assertEquals(tiny.blocks().size(), PlainVgg.of(net).blocks().size());
         ComputationGraph folded = BnFolding.fold(net);
         INDArray x = TinySpecs.batch(tiny, 5, 9, DataType.DOUBLE).getFeatures();

@@ -81,6 +81,20 @@ class GraphHyperSearchTest {
     }
 
     @Test
+    void readingThePlainNetworkAsItsTwinNamesTheMissingLayer() {
+        ComputationGraphConfiguration conf = UserNets.userStyleGraph();
+        CslaTwin twin = GraphHyperSearch.of(conf, "user-style").twin();
+        ComputationGraph plain = new ComputationGraph(conf);
+        plain.init();
+        String expected = "the network has no layer '" + CslaTwin.scaleConv("c1")
+                + "': not built from this twin's configuration";
+        assertEquals(expected, org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> twin.exportScales(plain, "user-style", null)).getMessage());
+        assertEquals(expected, org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> twin.equivalentKernels(plain)).getMessage());
+    }
+
+    @Test
     void aDepthwiseSiteGetsNoOneByOneBranch() {
         ComputationGraphConfiguration conf = UserNets.depthwiseGraph();
         GraphHyperSearch search = GraphHyperSearch.of(conf, "dw");

@@ -8,11 +8,13 @@ import org.repopt.gr.BlockScales;
 import org.repopt.gr.GradMultHook;
 import org.repopt.gr.RepOptimizer;
 import org.repopt.gr.ScalesFile;
-import org.repopt.model.HyperSearchVgg;
+import org.repopt.model.CslaVgg;
+import org.repopt.model.GhostNetSpec;
 import org.repopt.model.LayerNames;
 import org.repopt.model.RepOptVgg;
 import org.repopt.model.VggSpec;
 import org.repopt.testing.InMemoryImageDataset;
+import org.repopt.testing.UserNets;
 import org.repopt.train.TrainConfig;
 import org.repopt.train.TrainResult;
 import org.repopt.train.Trainer;
@@ -21,9 +23,11 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.Locale;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Hyper-Search end to end on a tiny in-memory data set: search, export, load into RepOpt-VGG, train. */
@@ -42,8 +46,11 @@ class HyperSearchTest {
         ScalesFile loaded = ScalesFile.read(result.file());
         assertEquals(result.scales().blocks(), loaded.blocks(), "the file holds exactly the exported scales");
         assertNotEquals(1.0, loaded.blocks().get(2).scaleConv()[0], "scales moved during the search");
+        assertEquals(String.format(Locale.ROOT, "Hyper-Search with repopt-dl4j on synthetic (%d training examples), "
+                + "2 epochs, HS model top-1 %.4f; scales are per output channel, blocks in forward order",
+                data.trainExamples(), result.training().finalTest().top1()), loaded.source());
         // issue 11, defect 9: every block's scales moved away from where the search started them ...
-        ScalesFile initial = HyperSearchVgg.initialScales(target);
+        ScalesFile initial = CslaVgg.initialScales(target);
         for (int b = 0; b < loaded.blocks().size(); b++) {
             BlockScales start = initial.blocks().get(b);
             BlockScales end = loaded.blocks().get(b);
@@ -73,6 +80,26 @@ class HyperSearchTest {
         assertTrue(last < 0.9 * first, "RepOpt-VGG with the searched scales: loss " + first + " -> " + last);
         double top1 = trained.finalTest().top1();
         assertTrue(top1 > 0.5, "RepOpt-VGG with the searched scales: top-1 " + top1 + ", chance is 1/3");
+    }
+
+    @Test
+    void everySearchChecksItsRecipeAlike() {
+        String momentum = "momentum must be in (0, 1), got 1.0";
+        String weightDecay = "weightDecay must be finite and >= 0, got -1.0";
+        GhostNetSpec ghost = GhostNetSpec.of(0.5);
+        GraphHyperSearch graph = GraphHyperSearch.of(UserNets.userStyleGraph(), "user-style");
+        assertEquals(momentum, assertThrows(IllegalArgumentException.class,
+                () -> new HyperSearch(target, 1.0, 0)).getMessage());
+        assertEquals(momentum, assertThrows(IllegalArgumentException.class,
+                () -> new GhostNetHyperSearch(ghost, 1.0, 0)).getMessage());
+        assertEquals(momentum, assertThrows(IllegalArgumentException.class, () -> graph.momentum(1.0)).getMessage());
+        assertEquals(weightDecay, assertThrows(IllegalArgumentException.class,
+                () -> new HyperSearch(target, 0.9, -1)).getMessage());
+        assertEquals(weightDecay, assertThrows(IllegalArgumentException.class,
+                () -> new GhostNetHyperSearch(ghost, 0.9, -1)).getMessage());
+        assertEquals(weightDecay, assertThrows(IllegalArgumentException.class, () -> graph.weightDecay(-1))
+                .getMessage());
+        assertThrows(NullPointerException.class, () -> new HyperSearch(null, 1.0, -1), "the target is checked first");
     }
 
     private static double maxDifference(double[] a, double[] b) {

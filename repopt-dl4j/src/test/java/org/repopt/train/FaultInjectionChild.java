@@ -4,7 +4,7 @@ import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.optimize.api.BaseTrainingListener;
 import org.nd4j.linalg.api.buffer.DataType;
-import org.repopt.model.HyperSearchVgg;
+import org.repopt.model.CslaVgg;
 import org.repopt.model.VggSpec;
 import org.repopt.testing.InMemoryImageDataset;
 
@@ -44,7 +44,7 @@ public final class FaultInjectionChild {
 
     static ComputationGraph network() {
         return ModelFamily.REPOPT_VGG.network(SPEC, DataType.DOUBLE, TrainConfig.DEFAULT_SEED,
-                HyperSearchVgg.initialScales(SPEC), 0.9, 1e-4);
+                CslaVgg.initialScales(SPEC), 0.9, 1e-4);
     }
 
     /**

@@ -12,7 +12,7 @@ import org.nd4j.shade.jackson.databind.JsonNode;
 import org.nd4j.shade.jackson.databind.ObjectMapper;
 import org.repopt.examples.cli.TrainingUi;
 import org.repopt.model.BlockSpec;
-import org.repopt.model.HyperSearchVgg;
+import org.repopt.model.CslaVgg;
 import org.repopt.model.LayerNames;
 import org.repopt.model.VggSpec;
 
@@ -53,7 +53,7 @@ class TrainingUiServerTest {
     }
 
     private ComputationGraph trainedWith(TrainingUi.Recording recording) {
-        ComputationGraph net = HyperSearchVgg.builder(spec).dataType(DataType.FLOAT).seed(1).build().init();
+        ComputationGraph net = CslaVgg.builder(spec).dataType(DataType.FLOAT).seed(1).build().init();
         net.setListeners(recording.listener());
         Random r = new Random(7);
         for (int i = 0; i < ITERATIONS; i++) {

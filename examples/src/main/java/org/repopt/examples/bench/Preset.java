@@ -1,7 +1,7 @@
 package org.repopt.examples.bench;
 
 import org.repopt.gr.ScalesFile;
-import org.repopt.model.HyperSearchVgg;
+import org.repopt.model.CslaVgg;
 import org.repopt.model.Variant;
 import org.repopt.model.VggSpec;
 
@@ -47,7 +47,7 @@ public enum Preset {
         if (this == B1_CIFAR) {
             return ScalesFile.released("B1");
         }
-        return HyperSearchVgg.initialScales(spec());
+        return CslaVgg.initialScales(spec());
     }
 
     /**

@@ -1,7 +1,7 @@
 package org.repopt.examples.cli;
 
+import org.repopt.model.CslaVgg;
 import org.repopt.model.GhostNetSpec;
-import org.repopt.model.HyperSearchVgg;
 import org.repopt.model.ModelStats;
 import org.repopt.model.RepOptGhostNet;
 import org.repopt.model.RepOptVgg;
@@ -43,7 +43,7 @@ final class ModelsCommand implements Runnable {
         for (VggSpec s : specs) {
             VggSpec sized = classes == null ? s : s.withClasses(classes);
             for (VggModel m : List.of(RepOptVgg.builder(sized).build(), RepVgg.builder(sized).build(),
-                    HyperSearchVgg.builder(sized).build())) {
+                    CslaVgg.builder(sized).build())) {
                 ModelStats stats = ModelStats.of(m);
                 out.printf(Locale.ROOT, "%-16s %s  input=%s%n", m.displayName(), stats.describe(), sized.inputShape());
             }

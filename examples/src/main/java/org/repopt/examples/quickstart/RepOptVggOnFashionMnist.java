@@ -13,7 +13,7 @@ import org.repopt.data.Subset;
 import org.repopt.gr.RepOptimizer;
 import org.repopt.gr.ScalesFile;
 import org.repopt.io.AtomicFiles;
-import org.repopt.model.HyperSearchVgg;
+import org.repopt.model.CslaVgg;
 import org.repopt.model.ModelStats;
 import org.repopt.model.RepOptVgg;
 import org.repopt.model.VggSpec;
@@ -50,7 +50,7 @@ public final class RepOptVggOnFashionMnist {
         System.out.println("RepOpt-VGG-" + spec.name() + ": " + ModelStats.of(RepOptVgg.builder(spec).build()).describe());
 
         // 1. Hyper-Search: every CSLA scale trainable, plain SGD (no Grad Mult), the paper's weight decay 4e-5.
-        HyperSearchVgg searchModel = HyperSearchVgg.builder(spec).build();
+        CslaVgg searchModel = CslaVgg.builder(spec).build();
         ComputationGraph search = RepOptimizer.baselineSgd()
                 .learningRate(new WarmupCosineSchedule(0.05, 0.0, 0, searchEpochs * train.batchesPerEpoch()))
                 .momentum(0.9).weightDecay(4e-5).applyTo(searchModel.conf());

@@ -5,7 +5,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.shade.jackson.databind.JsonNode;
 import org.nd4j.shade.jackson.databind.ObjectMapper;
 import org.repopt.model.BlockSpec;
-import org.repopt.model.HyperSearchVgg;
+import org.repopt.model.CslaVgg;
 import org.repopt.model.LayerNames;
 import org.repopt.model.VggSpec;
 import org.repopt.train.GradMultEffectListener;
@@ -91,7 +91,7 @@ class ListenerOptionsTest {
     void aRunLogsTheGradMultEffectAndTakesAnyDl4jListener(@TempDir Path dir) throws IOException {
         VggSpec spec = ModelArgs.spec("small").withInput(3, 32, 32).withClasses(10);
         Path scales = dir.resolve("scales.json");
-        HyperSearchVgg.initialScales(spec).write(scales);
+        CslaVgg.initialScales(spec).write(scales);
         Path out = dir.resolve("run");
         Run r = run("train", "--dataset", "cifar10", "--data-dir", tinyCifar10(dir.resolve("cifar")).toString(),
                 "--model", "repopt-vgg", "--scales", scales.toString(), "--epochs", "1", "--warmup-epochs", "0", "--batch", "8",

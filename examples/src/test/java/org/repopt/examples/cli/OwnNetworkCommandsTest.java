@@ -21,7 +21,7 @@ import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 import org.repopt.examples.advanced.HyperSearchOnYourNetwork;
 import org.repopt.gr.BlockScales;
-import org.repopt.model.HyperSearchVgg;
+import org.repopt.model.CslaVgg;
 import org.repopt.search.CslaTwin;
 import org.repopt.model.RepOptVgg;
 import org.repopt.model.VggSpec;
@@ -147,7 +147,7 @@ class OwnNetworkCommandsTest {
         VggSpec small = VggSpec.small();
         Path vgg = write("repopt-vgg-small.json", RepOptVgg.builder(small).build().conf().toJson());
         Path scales = tmp.resolve("small-scales.json");
-        HyperSearchVgg.initialScales(small).write(scales);
+        CslaVgg.initialScales(small).write(scales);
         CapturedRun byName = CapturedRun.of("check", "--graph", vgg.toString(), "--scales", scales.toString(), "--steps", "2");
         assertEquals(1, byName.exit(), "blocks named stage0, ... are no layer names");
         CapturedRun.assertContains(byName.err(), "stage0");

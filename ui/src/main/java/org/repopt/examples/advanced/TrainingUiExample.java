@@ -17,7 +17,7 @@ import org.repopt.data.ImageDataset;
 import org.repopt.data.Subset;
 import org.repopt.gr.RepOptimizer;
 import org.repopt.io.AtomicFiles;
-import org.repopt.model.HyperSearchVgg;
+import org.repopt.model.CslaVgg;
 import org.repopt.model.RepOptVgg;
 import org.repopt.model.VggSpec;
 import org.repopt.train.GradMultEffectListener;
@@ -53,7 +53,7 @@ public final class TrainingUiExample {
         }
         EpochBatches train = data.train(batchSize, 0);
         VggSpec spec = VggSpec.small();
-        ComputationGraph net = RepOptVgg.builder(spec).build().init(RepOptimizer.sgd(HyperSearchVgg.initialScales(spec))
+        ComputationGraph net = RepOptVgg.builder(spec).build().init(RepOptimizer.sgd(CslaVgg.initialScales(spec))
                 .learningRate(new WarmupCosineSchedule(0.05, 0.0, 0, epochs * train.batchesPerEpoch()))
                 .momentum(0.9).weightDecay(5e-4));
 

@@ -1,15 +1,12 @@
 package org.repopt.model;
 
-import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.repopt.gr.BlockScales;
-import org.repopt.gr.Reinit;
+import org.repopt.gr.CslaBlockLayers;
 import org.repopt.gr.ScalesFile;
 import org.repopt.nn.ChannelScaleLayer;
-import org.repopt.nn.ChannelScaleParamInitializer;
-import org.repopt.nn.ParamValues;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -19,19 +16,25 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * The Hyper-Search model (Ding et al., ICLR 2023, section 3.3): CSLA blocks
+ * The VGG of CSLA blocks (Ding et al., ICLR 2023, section 3.3; docs/METHOD.md#csla-block):
  * {@code relu(bn(s3 ⊙ conv3x3(x) + s1 ⊙ conv1x1(x) [+ sid ⊙ x]))} with per-output-channel scales and one BatchNorm
- * after the sum.
+ * after the sum, trained as one of two models (the families {@code HS} and {@code CSLA}):
  * <ul>
- *   <li>{@link Mode#SEARCH}: all three scales trainable (weight decay on the identity scale only, as the reference
- *       code), initialized as the paper does ({@code s3 = s1 = 1} for a
+ *   <li>{@link Mode#SEARCH}, the Hyper-Search model: all three scales trainable (weight decay on the identity scale
+ *       only, as the reference code), initialized as the paper does ({@code s3 = s1 = 1} for a
  *       stage's first block and the stem, {@code sqrt(2/i)} for block {@code i > 0}; {@code sid = 1}). Training it
  *       on a search data set and {@link #exportScales exporting} its scales is Hyper-Search.</li>
- *   <li>{@link Mode#CSLA}: {@code s3} and {@code s1} constant, given by a scales file; {@code sid} trainable. Trained
- *       with plain SGD, this is the model RepOpt-VGG with the same scales is equivalent to.</li>
+ *   <li>{@link Mode#CSLA}, the CSLA model: {@code s3} and {@code s1} constant, given by a scales file; {@code sid}
+ *       trainable. Trained with plain SGD, this is the model RepOpt-VGG with the same scales is equivalent to.</li>
  * </ul>
+ *
+ * <p>{@link org.repopt.search.CslaTwin} builds the same CSLA block, in the same two modes, around the convs of any
+ * user graph, under the user's layer names ({@code gr.<conv>.<role>} for the added branches). This class is the
+ * model family's own VGG: its layers carry the family's names ({@link LayerNames}), which saved runs and the tests
+ * use, so it keeps its own builder. Reading a trained network (its scales, its equivalent kernels) has
+ * one owner for both, {@link CslaBlockLayers}.
  */
-public final class HyperSearchVgg extends VggModel {
+public final class CslaVgg extends VggModel {
 
     /** Which scales are trained. */
     public enum Mode {
@@ -44,7 +47,7 @@ public final class HyperSearchVgg extends VggModel {
     private final Mode mode;
     private final List<BlockScales> constantScales;
 
-    private HyperSearchVgg(Builder b) {
+    private CslaVgg(Builder b) {
         super(b);
         this.mode = b.constantScales == null ? Mode.SEARCH : Mode.CSLA;
         this.constantScales = b.constantScales;
@@ -131,16 +134,13 @@ public final class HyperSearchVgg extends VggModel {
      *
      * @param net a network built by this model
      * @return block name to its kernel {@code [out, in, 3, 3]}, in forward order
+     * @throws IllegalArgumentException where {@code net} lacks a layer of this architecture
      */
     public Map<String, INDArray> equivalentKernels(ComputationGraph net) {
         Map<String, INDArray> out = new LinkedHashMap<>();
-        for (BlockSpec b : spec().blocks()) {
-            String n = b.name();
-            BlockScales current = new BlockScales(n, b.in(), b.out(), b.stride(), scalesOf(net, LayerNames.scaleConv(n)),
-                    scalesOf(net, LayerNames.scale1x1(n)),
-                    b.hasIdentity() ? scalesOf(net, LayerNames.scaleIdentity(n)) : null);
-            out.put(n, Reinit.equivalentKernel(current, layer(net, LayerNames.conv(n)).getParam("W"),
-                    layer(net, LayerNames.conv1x1(n)).getParam("W")));
+        for (BlockScales shape : initialScales(spec()).blocks()) {
+            CslaBlockLayers layers = layersOf(shape.block());
+            out.put(shape.block(), layers.equivalentKernel(net, layers.currentScales(net, shape)));
         }
         return out;
     }
@@ -155,11 +155,8 @@ public final class HyperSearchVgg extends VggModel {
      */
     public ScalesFile exportScales(ComputationGraph net, String source) {
         List<BlockScales> blocks = new ArrayList<>();
-        for (BlockSpec b : spec().blocks()) {
-            String n = b.name();
-            blocks.add(new BlockScales(n, b.in(), b.out(), b.stride(),
-                    scalesOf(net, LayerNames.scaleConv(n)), scalesOf(net, LayerNames.scale1x1(n)),
-                    b.hasIdentity() ? scalesOf(net, LayerNames.scaleIdentity(n)) : null));
+        for (BlockScales shape : initialScales(spec()).blocks()) {
+            blocks.add(layersOf(shape.block()).currentScales(net, shape));
         }
         double[] widths = Arrays.stream(Variant.values()).filter(v -> v.name().equals(spec().name())
                 && v.spec().withInput(spec().inputChannels(), spec().inputHeight(), spec().inputWidth())
@@ -168,21 +165,15 @@ public final class HyperSearchVgg extends VggModel {
         return new ScalesFile("RepOpt-VGG-" + spec().name(), spec().depths(), widths, source, blocks);
     }
 
-    private static double[] scalesOf(ComputationGraph net, String layerName) {
-        return ParamValues.of(layer(net, layerName).getParam(ChannelScaleParamInitializer.SCALE_KEY));
+    /** The block's layers under the model family's own names ({@link LayerNames}). */
+    private static CslaBlockLayers layersOf(String block) {
+        return new CslaBlockLayers(LayerNames.conv(block), LayerNames.conv1x1(block), LayerNames.scaleConv(block),
+                LayerNames.scale1x1(block), LayerNames.scaleIdentity(block),
+                "not a Hyper-Search network of this architecture");
     }
 
-    private static Layer layer(ComputationGraph net, String layerName) {
-        Layer l = net.getLayer(layerName);
-        if (l == null) {
-            throw new IllegalArgumentException("the network has no layer '" + layerName
-                    + "': not a Hyper-Search network of this architecture");
-        }
-        return l;
-    }
-
-    /** Builds a {@link HyperSearchVgg}. */
-    public static final class Builder extends VggModel.Builder<HyperSearchVgg, Builder> {
+    /** Builds a {@link CslaVgg}. */
+    public static final class Builder extends VggModel.Builder<CslaVgg, Builder> {
         private List<BlockScales> constantScales;
 
         private Builder(VggSpec spec) {
@@ -205,8 +196,8 @@ public final class HyperSearchVgg extends VggModel {
         }
 
         @Override
-        public HyperSearchVgg build() {
-            return new HyperSearchVgg(this);
+        public CslaVgg build() {
+            return new CslaVgg(this);
         }
     }
 }
