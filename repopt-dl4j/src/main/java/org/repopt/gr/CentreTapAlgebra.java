@@ -32,6 +32,21 @@ final class CentreTapAlgebra {
      * @return {@code kernel}
      */
     static INDArray apply(INDArray kernel, double[] perOut, INDArray centre, double[] perOutC, double[] diagonal) {
+        return apply(kernel, perOut, centre, perOutC, diagonal, false);
+    }
+
+    /**
+     * {@link #apply} where {@code centre} is the caller's own scratch, scaled in place instead of copied (the Rule of
+     * Initialization's freshly drawn 1x1 kernel, of the kernel's data type).
+     */
+    static INDArray applyConsumingCentre(INDArray kernel, double[] perOut, INDArray centre, double[] perOutC,
+                                         double[] diagonal) {
+        return apply(kernel, perOut, centre, perOutC, diagonal, centre != null
+                && centre.dataType() == kernel.dataType());
+    }
+
+    private static INDArray apply(INDArray kernel, double[] perOut, INDArray centre, double[] perOutC,
+                                  double[] diagonal, boolean centreIsScratch) {
         DataType type = kernel.dataType();
         int c = (int) kernel.size(2) / 2;
         scaleRows(kernel.reshape('c', new long[]{kernel.size(0), kernel.length() / kernel.size(0)}),
@@ -40,10 +55,12 @@ final class CentreTapAlgebra {
                 NDArrayIndex.point(c));
         if (perOutC != null) {
             INDArray t = centre == null ? Nd4j.ones(type, tap.shape())
-                    : centre.reshape(tap.shape()).castTo(type).dup();
+                    : centreIsScratch ? centre.reshape(tap.shape()) : centre.reshape(tap.shape()).castTo(type).dup();
             scaleRows(t, vector(perOutC, type));
             tap.addi(t);
-            t.close();   // off-heap: freed now rather than at the next GC
+            if (!centreIsScratch) {
+                t.close();   // off-heap: freed now rather than at the next GC
+            }
         }
         if (diagonal != null) {
             boolean depthwise = tap.size(1) == 1;

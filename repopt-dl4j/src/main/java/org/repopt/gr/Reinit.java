@@ -11,6 +11,7 @@ import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.shape.Shape;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.repopt.backend.Nd4jRandom;
 
 import java.util.Arrays;
@@ -112,23 +113,36 @@ public final class Reinit {
             }
             found.put(e.getKey(), layer);
         }
-        Map<String, INDArray> oneByOne = fresh1x1Kernels(found, byLayer, seed);
-        for (Map.Entry<String, Layer> e : found.entrySet()) {
-            BlockScales b = byLayer.get(e.getKey());
-            INDArray kernel = e.getValue().getParam(ConvolutionParamInitializer.WEIGHT_KEY);
-            INDArray w1 = oneByOne.get(e.getKey());
-            if (!b.depthwise() && kernel.ordering() == 'c' && Shape.hasDefaultStridesForShape(kernel)) {
-                // In place on the network's own memory: a copy per kernel, even closed at once, leaves ND4J's
-                // allocator holding about a second copy of every kernel (200 MB at B1 widths) for the whole run.
-                requireShapes(b, kernel, w1);
-                CentreTapAlgebra.apply(kernel, b.scaleConv(), w1, b.scale1x1(), b.scaleIdentity());
-            } else {
-                INDArray equivalent = equivalentKernel(b, kernel, w1);
-                kernel.assign(equivalent);
-                release(equivalent);
+        onSeededWorker(seed, () -> {
+            // Every 1x1 kernel is drawn into the same buffer, scaled in place and added at once: the temporaries of the
+            // whole network would be 40 MB at B1 widths, held by ND4J's allocator for the rest of the run.
+            long largest = found.keySet().stream().map(byLayer::get).filter(BlockScales::hasConv1x1)
+                    .mapToLong(b -> (long) b.outChannels() * b.inChannels()).max().orElse(0);
+            INDArray scratch = null;
+            for (Map.Entry<String, Layer> e : found.entrySet()) {
+                BlockScales b = byLayer.get(e.getKey());
+                INDArray kernel = e.getValue().getParam(ConvolutionParamInitializer.WEIGHT_KEY);
+                INDArray w1 = null;
+                if (b.hasConv1x1()) {
+                    if (scratch == null || scratch.dataType() != kernel.dataType()) {
+                        release(scratch);
+                        scratch = Nd4j.create(kernel.dataType(), largest);
+                    }
+                    w1 = fresh1x1(e.getValue(), b.outChannels(), b.inChannels(), scratch);
+                }
+                if (!b.depthwise() && kernel.ordering() == 'c' && Shape.hasDefaultStridesForShape(kernel)) {
+                    // In place on the network's own memory: a copy per kernel, even closed at once, left ND4J's
+                    // allocator holding about a second copy of every kernel (200 MB at B1 widths) for the run.
+                    requireShapes(b, kernel, w1);
+                    CentreTapAlgebra.applyConsumingCentre(kernel, b.scaleConv(), w1, b.scale1x1(), b.scaleIdentity());
+                } else {
+                    INDArray equivalent = equivalentKernel(b, kernel, w1);
+                    kernel.assign(equivalent);
+                    release(equivalent);
+                }
             }
-            release(w1);
-        }
+            release(scratch);
+        });
     }
 
     private static void release(INDArray temporary) {
@@ -186,46 +200,37 @@ public final class Reinit {
     }
 
     /**
-     * Draws the 1x1 kernel of every block with a 1x1 branch, in {@code layers}' order, with each conv's own weight
-     * init, on a worker thread whose ND4J generator is seeded with {@code seed}: the caller's generator is untouched.
+     * Runs {@code work} on a worker thread whose ND4J generator is seeded with {@code seed}, outside workspaces, and
+     * waits for it: the 1x1 kernels drawn there (each with its conv's own weight init, in the networks' layer order)
+     * are the same for every caller, and the caller's generator is neither re-seeded nor advanced.
      */
-    private static Map<String, INDArray> fresh1x1Kernels(Map<String, Layer> layers, Map<String, BlockScales> byLayer,
-                                                         long seed) {
-        Map<String, INDArray> out = new LinkedHashMap<>();
-        if (byLayer.values().stream().noneMatch(BlockScales::hasConv1x1)) {
-            return out;
-        }
+    private static void onSeededWorker(long seed, Runnable work) {
         AtomicReference<RuntimeException> failure = new AtomicReference<>();
         Thread worker = new Thread(() -> {
             try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
                 Nd4jRandom.reseed(seed);
-                for (Map.Entry<String, Layer> e : layers.entrySet()) {
-                    BlockScales b = byLayer.get(e.getKey());
-                    if (b.hasConv1x1()) {
-                        out.put(e.getKey(), fresh1x1(e.getValue(), b.outChannels(), b.inChannels()));
-                    }
-                }
+                work.run();
             } catch (RuntimeException e) {
                 failure.set(e);
             }
-        }, "repopt-reinit-1x1");
+        }, "repopt-reinit");
         worker.start();
         try {
             worker.join();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while drawing the Rule of Initialization's 1x1 kernels", e);
+            throw new IllegalStateException("interrupted while applying the Rule of Initialization", e);
         }
         if (failure.get() != null) {
             throw failure.get();
         }
-        return out;
     }
 
-    private static INDArray fresh1x1(Layer layer, int out, int in) {
+    /** @return a fresh 1x1 kernel {@code [out, in]} drawn into the start of {@code scratch} (a view of it) */
+    private static INDArray fresh1x1(Layer layer, int out, int in, INDArray scratch) {
         IWeightInit init = ((ConvolutionLayer) layer.conf().getLayer()).getWeightInitFn();
-        INDArray view = Nd4j.create(layer.getParam(ConvolutionParamInitializer.WEIGHT_KEY).dataType(), 1,
-                (long) out * in);
+        long n = (long) out * in;
+        INDArray view = scratch.get(NDArrayIndex.interval(0, n)).reshape(1, n);
         return init.init(in, out, new long[]{out, in, 1, 1}, 'c', view);
     }
 
