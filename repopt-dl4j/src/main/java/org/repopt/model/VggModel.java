@@ -158,7 +158,7 @@ public abstract class VggModel {
      * Builds the network with an optimizer attached ({@link RepOptimizer#baselineSgd} for the paper's baselines), in
      * the engine's form.
      *
-     * The network is built in the engine's form directly (a fused layer is a GR site in place and draws the same
+     * <p>The network is built in the engine's form directly (a fused layer is a GR site in place and draws the same
      * kernel from the seed as the three layers it replaces), so no three-layer copy of the parameters ever exists:
      * at RepOpt-VGG-B1 widths that copy and its Rule of Initialization were 200 MB each at the peak of a run.
      *

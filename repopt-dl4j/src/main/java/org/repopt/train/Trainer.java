@@ -7,6 +7,7 @@ import org.deeplearning4j.nn.conf.layers.BaseLayer;
 import org.deeplearning4j.nn.conf.layers.BaseOutputLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.updater.graph.ComputationGraphUpdater;
 import org.deeplearning4j.optimize.api.TrainingListener;
 import org.nd4j.evaluation.classification.Evaluation;
 import org.nd4j.linalg.activations.impl.ActivationSoftmax;
@@ -696,7 +697,8 @@ public final class Trainer {
                     + "configure one (e.g. RepOptimizer.sgd(...).applyTo(conf)) before training");
         }
         // the updater blocks hold the updater configurations; rebuild them, starting from zero state
-        INDArray oldState = net.getUpdater(false) == null ? null : net.getUpdater(false).getStateViewArray();
+        ComputationGraphUpdater old = net.getUpdater(false);
+        INDArray oldState = old == null ? null : old.getStateViewArray();
         net.setUpdater(null);
         if (oldState != null && oldState.closeable()) {
             oldState.close();

@@ -17,6 +17,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.BufferedReader;
+import java.io.File;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
@@ -25,6 +26,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -203,12 +205,12 @@ public record Benchmark(Preset preset, int warmup, int reps, int iters, int infe
      * which add about 60 MB of RSS to every family (the JVM maps the jars it searches)
      */
     private static long classPathJars() {
-        return java.util.Arrays.stream(System.getProperty("java.class.path").split(java.io.File.pathSeparator))
+        return Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
                 .filter(e -> e.endsWith(".jar") || e.endsWith("*")).mapToLong(e -> {
                     if (!e.endsWith("*")) {
                         return 1;
                     }
-                    java.io.File[] jars = new java.io.File(e.substring(0, e.length() - 1))
+                    File[] jars = new File(e.substring(0, e.length() - 1))
                             .listFiles((d, n) -> n.endsWith(".jar"));
                     return jars == null ? 0 : jars.length;
                 }).sum();
