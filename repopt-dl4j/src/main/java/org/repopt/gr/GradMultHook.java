@@ -4,6 +4,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastMulOp;
+import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.Axpy;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.regularization.Regularization;
 import org.nd4j.shade.jackson.annotation.JsonCreator;
@@ -26,8 +27,9 @@ import java.util.stream.IntStream;
  * run in list order, then the {@code IUpdater}, then the {@link ApplyStep#POST_UPDATER POST_UPDATER} entries.
  * Listed first, before {@code L2Regularization}, this hook gives the Rule of Iteration's order exactly:
  * {@code d = grad * M; d += wd * W; momentum step}. An {@code IUpdater} cannot do this: it runs after L2 and would
- * scale the decay term too. The AdamW form adds a second, {@code POST_UPDATER} instance that multiplies the
- * update by {@code M} again.
+ * scale the decay term too. The SGD form's hook can carry the L2 term itself ({@link #sgdWithL2}, what
+ * {@code RepOptimizer} attaches): the same {@code d}, one pass over the kernel instead of two. The AdamW form adds a
+ * second, {@code POST_UPDATER} instance that multiplies the update by {@code M} again.
  *
  * <p><b>Maskless.</b> {@code M} has per-output-channel structure only, so the hook multiplies DL4J's gradient view in
  * place from per-channel factors (docs/METHOD.md#grad-mult-factored). A groups-1 kernel {@code [out, in, k, k]} is
@@ -44,9 +46,10 @@ import java.util.stream.IntStream;
  * along rows.
  *
  * <p>On ND4J's CPU backend (host memory) none of those ND4J passes run: one Java pass over the kernel's memory
- * multiplies every entry once by its multiplier entry, read from the per-channel factors, so the result is the
- * masked form bit for bit (centre taps included) at one read and one write of the kernel
- * ({@code GradMultHookTest#onTheCpuBackendTheHookIsTheMaskedFormBitForBit}); the ND4J passes above serve CUDA.
+ * ({@link HostMemory}) multiplies every entry once by its multiplier entry, read from the per-channel factors, so the
+ * result is the masked form bit for bit (centre taps included) at one read and one write of the kernel
+ * ({@code GradMultHookTest#onTheCpuBackendTheHookIsTheMaskedFormBitForBit}), and adds the L2 term in the same pass;
+ * the ND4J passes above serve CUDA.
  *
  * <p>Layouts: a groups-1 kernel is {@code [out, in, k, k]} c-order; a depthwise kernel is DL4J's
  * {@code DepthwiseConvolution2D} layout {@code [k, k, C, 1]} c-order. DL4J hands over either that rank-4 view or a
@@ -65,15 +68,15 @@ public final class GradMultHook implements Regularization {
 
     private static final long serialVersionUID = 1L;
 
-    /** Whether arrays live in host memory that Java may address directly (ND4J's CPU backend; not CUDA). */
-    private static final boolean HOST_MEMORY = Nd4j.getBackend().getClass().getSimpleName().startsWith("Cpu");
-
     @JsonProperty("scales")
     private final BlockScales scales;
     @JsonProperty("form")
     private final GradMult.Form form;
     @JsonProperty("step")
     private final ApplyStep step;
+    /** The L2 coefficient fused into the pass (0: none); absent from configurations saved before it existed. */
+    @JsonProperty("l2")
+    private final double l2;
 
     @JsonIgnore
     private transient volatile Factors factors;
@@ -83,13 +86,41 @@ public final class GradMultHook implements Regularization {
      * @param form   SGD (power 2) or AdamW (power 1)
      * @param step   {@code BEFORE_UPDATER} (multiply the gradient) or {@code POST_UPDATER} (multiply the update)
      */
+    public GradMultHook(BlockScales scales, GradMult.Form form, ApplyStep step) {
+        this(scales, form, step, 0.0);
+    }
+
+    /**
+     * The SGD form's Grad Mult with the kernel's L2 term in the same pass: {@code d = G * M + l2 * W}, what the list
+     * {@code [GradMultHook, L2Regularization(l2)]} computes (the same score; the same numbers, except that ND4J's AVX2
+     * build fuses the {@code Axpy}'s multiply-add where the host pass rounds {@code l2 * W} first), at one pass over
+     * the kernel instead of two.
+     *
+     * @param scales the block's CSLA scales
+     * @param l2     the L2 coefficient, {@code >= 0}
+     * @return the hook, {@code BEFORE_UPDATER}
+     */
+    public static GradMultHook sgdWithL2(BlockScales scales, double l2) {
+        return new GradMultHook(scales, GradMult.Form.SGD, ApplyStep.BEFORE_UPDATER, l2);
+    }
+
     @JsonCreator
-    public GradMultHook(@JsonProperty("scales") BlockScales scales,
-                        @JsonProperty("form") GradMult.Form form,
-                        @JsonProperty("step") ApplyStep step) {
+    private GradMultHook(@JsonProperty("scales") BlockScales scales,
+                         @JsonProperty("form") GradMult.Form form,
+                         @JsonProperty("step") ApplyStep step,
+                         @JsonProperty("l2") double l2) {
         this.scales = Objects.requireNonNull(scales, "scales");
         this.form = Objects.requireNonNull(form, "form");
         this.step = Objects.requireNonNull(step, "step");
+        if (!(l2 >= 0) || Double.isInfinite(l2)) {
+            throw new IllegalArgumentException("block " + scales.block() + ": L2 coefficient must be finite and >= 0, got "
+                    + l2);
+        }
+        if (l2 > 0 && (form != GradMult.Form.SGD || step != ApplyStep.BEFORE_UPDATER)) {
+            throw new IllegalArgumentException("block " + scales.block() + ": an L2 term belongs to the SGD form's "
+                    + "BEFORE_UPDATER hook, not " + form + " " + step);
+        }
+        this.l2 = l2;
     }
 
     /** @return the scales this hook derives its factors from */
@@ -102,35 +133,55 @@ public final class GradMultHook implements Regularization {
         return form;
     }
 
+    /** @return the L2 coefficient fused into this hook's pass (0: none) */
+    public double l2() {
+        return l2;
+    }
+
     @Override
     public ApplyStep applyStep() {
         return step;
     }
 
+    /** {@code gradView = gradView * M}, plus {@code l2 * param} where this hook carries an L2 term. */
     @Override
     public void apply(INDArray param, INDArray gradView, double lr, int iteration, int epoch) {
-        multiplyInPlace(gradView);
+        if (l2 == 0) {
+            multiply(gradView);
+            return;
+        }
+        if (param == null || param.length() != gradView.length()) {
+            throw new IllegalStateException("block " + scales.block() + ": the L2 term needs the kernel, got "
+                    + (param == null ? "none" : Arrays.toString(param.shape())) + " for a gradient of shape "
+                    + Arrays.toString(gradView.shape()));
+        }
+        if (!multiplyOnHost(gradView, param)) {
+            multiplyWithNd4j(gradView);
+            // what L2Regularization.apply runs: d = l2 * W + d
+            Nd4j.exec(new Axpy(param, gradView, gradView, l2));
+        }
     }
 
     /**
-     * Multiplies {@code gradView} by the Grad Mult in place.
+     * Multiplies {@code gradView} by the Grad Mult in place (no L2 term: what the multiplier alone does to a gradient,
+     * e.g. for {@code GradMultEffectListener}).
      *
      * @param gradView the kernel's gradient (or update): rank 4 in DL4J's layout of the block's kernel, or flat c-order
      * @throws IllegalStateException where its length or shape does not fit the block
      */
-    void multiplyInPlace(INDArray gradView) {
+    public void multiply(INDArray gradView) {
+        if (!multiplyOnHost(gradView, null)) {
+            multiplyWithNd4j(gradView);
+        }
+    }
+
+    /** The CUDA path: ND4J ops on views, no kernel-sized temporary. */
+    private void multiplyWithNd4j(INDArray gradView) {
         Factors f = factorsFor(gradView);
         int k = scales.kernel();
         int taps = k * k;
         int centre = taps / 2;
         int out = scales.outChannels();
-        if (HOST_MEMORY) {
-            long rowLength = scales.depthwise() ? out : (long) scales.inChannels() * taps;
-            INDArray rows = viewAs(gradView, scales.depthwise() ? taps : out, rowLength);
-            if (multiplyOnHost(rows, f, taps, centre)) {
-                return;
-            }
-        }
         if (scales.depthwise()) {
             // DL4J's [k, k, C, 1]: each tap is a row of C contiguous values, so the centre is excluded exactly
             INDArray rows = viewAs(gradView, taps, out);
@@ -177,133 +228,153 @@ public final class GradMultHook implements Regularization {
 
     /**
      * The CPU backend's one pass: every entry of a contiguous c-order kernel multiplied once by its multiplier entry,
-     * read from the per-channel factors, straight on the gradient's memory. One rounding per entry, so the result is
-     * the masked form's {@code G * M} bit for bit, with one read and one write of the kernel (ND4J's ops need three
-     * passes and a copy of the diagonal, and their fixed cost per op dominates on small kernels). Each row (one output
-     * channel; depthwise: one tap) is copied into a Java array, multiplied in a loop the JIT vectorizes, and copied
-     * back: 2.5 to 3.8 times faster than element-wise buffer access (a 512x512x3x3 kernel; the small net's kernels).
-     * The float and double variants below are the same code on primitive arrays, so the JIT can vectorize both. Kernels of {@value #PARALLEL_FROM} entries or
-     * more are split by rows over the common fork-join pool (ND4J's own threads are idle while regularizations run).
+     * read from the per-channel factors, straight on the gradient's memory, and where {@code param} is given the L2
+     * term added ({@code d + l2 * W}, the sum {@code L2Regularization}'s {@code Axpy} forms). One rounding per multiply
+     * and add, so the multiplied gradient is the masked form's {@code G * M} bit for bit, with one read and one write
+     * of the kernel (and one read of {@code W}), where ND4J's ops need three passes and a copy of the diagonal (and an
+     * {@code Axpy} for L2), and their fixed cost per op dominates on small kernels. Each row (one output channel; depthwise: one tap) goes
+     * through {@link HostMemory}'s scratch arrays. The float and double variants below are the same code on primitive
+     * arrays, so the JIT can vectorize both.
      *
-     * @return false where the data type has no host pass (then the ND4J ops run)
+     * @return false where the data type or memory has no host pass (then the ND4J ops run)
      */
-    private boolean multiplyOnHost(INDArray rows, Factors f, int taps, int centre) {
-        DataType type = rows.dataType();
-        if (type != DataType.FLOAT && type != DataType.DOUBLE) {
+    private boolean multiplyOnHost(INDArray gradView, INDArray param) {
+        if (!HostMemory.addressable(gradView) || param != null && (!HostMemory.addressable(param)
+                || param.dataType() != gradView.dataType())) {
             return false;
         }
-        long start = rows.offset();
-        long length = rows.length();
-        if (start + length > Integer.MAX_VALUE) {
-            return false;   // NIO buffers are int-indexed
-        }
-        int base = (int) start;
-        int rowCount = (int) rows.size(0);
-        int rowLength = (int) rows.size(1);
+        Factors f = factorsFor(gradView);
+        int taps = scales.kernel() * scales.kernel();
+        int centre = taps / 2;
+        int out = scales.outChannels();
+        boolean dw = scales.depthwise();
+        int rowCount = dw ? taps : out;
+        int rowLength = dw ? out : scales.inChannels() * taps;
+        INDArray rows = viewAs(gradView, rowCount, rowLength);
+        int base = (int) rows.offset();
+        int wBase = param == null ? -1 : (int) viewAs(param, rowCount, rowLength).offset();
         IntConsumer row;
-        if (type == DataType.FLOAT) {
-            FloatBuffer b = rows.data().asNioFloat();
+        if (gradView.dataType() == DataType.FLOAT) {
+            FloatBuffer b = HostMemory.floats(rows);
+            FloatBuffer w = param == null ? null : HostMemory.floats(param);
+            float decay = (float) l2;   // as Axpy takes its coefficient: in the data type
             float[][] m = f.hostFloat;
-            row = scales.depthwise() ? t -> multiplyRow(b, base + t * rowLength, rowLength, t == centre ? m[1] : m[0])
+            row = dw ? t -> multiplyRow(b, base + t * rowLength, rowLength, t == centre ? m[1] : m[0],
+                    w, wBase + t * rowLength, decay)
                     : o -> multiplyKernelRow(b, base + o * rowLength, rowLength, taps, centre, m[0][o], m[1][o],
-                    m[2][o], o);
+                    m[2][o], o, w, wBase + o * rowLength, decay);
         } else {
-            DoubleBuffer b = rows.data().asNioDouble();
-            row = scales.depthwise()
-                    ? t -> multiplyRow(b, base + t * rowLength, rowLength, t == centre ? f.hostCentre : f.hostAll)
+            DoubleBuffer b = HostMemory.doubles(rows);
+            DoubleBuffer w = param == null ? null : HostMemory.doubles(param);
+            row = dw ? t -> multiplyRow(b, base + t * rowLength, rowLength, t == centre ? f.hostCentre : f.hostAll,
+                    w, wBase + t * rowLength, l2)
                     : o -> multiplyKernelRow(b, base + o * rowLength, rowLength, taps, centre, f.hostAll[o],
-                    f.hostCentre[o], f.hostDiagonal[o], o);
+                    f.hostCentre[o], f.hostDiagonal[o], o, w, wBase + o * rowLength, l2);
         }
-        if (length >= PARALLEL_FROM && rowCount > 1) {
-            IntStream.range(0, rowCount).parallel().forEach(row);
-        } else {
-            for (int r = 0; r < rowCount; r++) {
-                row.accept(r);
-            }
-        }
+        HostMemory.forEach(rowCount, rows.length(), row);
         return true;
-    }
-
-    /** Kernels from this many entries up are multiplied by several threads. */
-    private static final int PARALLEL_FROM = 1 << 18;
-
-    /** Per-thread row buffers, reused: a fresh array per row would be 200 MB of garbage per step at B1 widths. */
-    private static final ThreadLocal<float[]> FLOAT_ROW = ThreadLocal.withInitial(() -> new float[0]);
-    private static final ThreadLocal<double[]> DOUBLE_ROW = ThreadLocal.withInitial(() -> new double[0]);
-
-    private static float[] floatRow(int length) {
-        float[] x = FLOAT_ROW.get();
-        if (x.length < length) {
-            x = new float[length];
-            FLOAT_ROW.set(x);
-        }
-        return x;
-    }
-
-    private static double[] doubleRow(int length) {
-        double[] x = DOUBLE_ROW.get();
-        if (x.length < length) {
-            x = new double[length];
-            DOUBLE_ROW.set(x);
-        }
-        return x;
     }
 
     /**
      * One output channel's row {@code [in, taps]} at {@code at}: times {@code a} off the centre taps, the centre taps
-     * times {@code centre} ({@code diagonal} at input channel {@code o}), each entry multiplied once.
+     * times {@code centre} ({@code diagonal} at input channel {@code o}), each entry multiplied once; then, where
+     * {@code w} is given, plus {@code decay} times the kernel's row at {@code wAt}.
      */
     private static void multiplyKernelRow(FloatBuffer b, int at, int length, int taps, int centreTap, float a,
-                                          float centre, float diagonal, int o) {
+                                          float centre, float diagonal, int o, FloatBuffer w, int wAt, float decay) {
         int in = length / taps;
-        float[] x = floatRow(length + in);
-        b.get(at, x, 0, length);
+        float[] x = HostMemory.floatScratch(0, length + in);
+        HostMemory.read(b, at, x, length);
         for (int i = 0; i < in; i++) {
             x[length + i] = x[i * taps + centreTap];   // the centre taps' G, before the row is scaled
         }
-        for (int j = 0; j < length; j++) {
-            x[j] *= a;
+        if (w == null) {
+            for (int j = 0; j < length; j++) {
+                x[j] *= a;
+            }
+            for (int i = 0; i < in; i++) {
+                x[i * taps + centreTap] = x[length + i] * (i == o ? diagonal : centre);
+            }
+        } else {
+            float[] y = HostMemory.floatScratch(1, length);
+            HostMemory.read(w, wAt, y, length);
+            for (int j = 0; j < length; j++) {
+                x[j] = x[j] * a + decay * y[j];
+            }
+            for (int i = 0; i < in; i++) {
+                int c = i * taps + centreTap;
+                x[c] = x[length + i] * (i == o ? diagonal : centre) + decay * y[c];
+            }
         }
-        for (int i = 0; i < in; i++) {
-            x[i * taps + centreTap] = x[length + i] * (i == o ? diagonal : centre);
-        }
-        b.put(at, x, 0, length);
+        HostMemory.write(b, at, x, length);
     }
 
     private static void multiplyKernelRow(DoubleBuffer b, int at, int length, int taps, int centreTap, double a,
-                                          double centre, double diagonal, int o) {
+                                          double centre, double diagonal, int o, DoubleBuffer w, int wAt,
+                                          double decay) {
         int in = length / taps;
-        double[] x = doubleRow(length + in);
-        b.get(at, x, 0, length);
+        double[] x = HostMemory.doubleScratch(0, length + in);
+        HostMemory.read(b, at, x, length);
         for (int i = 0; i < in; i++) {
             x[length + i] = x[i * taps + centreTap];
         }
-        for (int j = 0; j < length; j++) {
-            x[j] *= a;
+        if (w == null) {
+            for (int j = 0; j < length; j++) {
+                x[j] *= a;
+            }
+            for (int i = 0; i < in; i++) {
+                x[i * taps + centreTap] = x[length + i] * (i == o ? diagonal : centre);
+            }
+        } else {
+            double[] y = HostMemory.doubleScratch(1, length);
+            HostMemory.read(w, wAt, y, length);
+            for (int j = 0; j < length; j++) {
+                x[j] = x[j] * a + decay * y[j];
+            }
+            for (int i = 0; i < in; i++) {
+                int c = i * taps + centreTap;
+                x[c] = x[length + i] * (i == o ? diagonal : centre) + decay * y[c];
+            }
         }
-        for (int i = 0; i < in; i++) {
-            x[i * taps + centreTap] = x[length + i] * (i == o ? diagonal : centre);
-        }
-        b.put(at, x, 0, length);
+        HostMemory.write(b, at, x, length);
     }
 
-    /** A row of {@code length} values at {@code at}, entry {@code c} times {@code factor[c]} (a depthwise tap). */
-    private static void multiplyRow(FloatBuffer b, int at, int length, float[] factor) {
-        float[] x = floatRow(length);
-        b.get(at, x, 0, length);
+    /**
+     * A row of {@code length} values at {@code at}, entry {@code c} times {@code factor[c]} (a depthwise tap), plus
+     * {@code decay} times the kernel's row at {@code wAt} where {@code w} is given.
+     */
+    private static void multiplyRow(FloatBuffer b, int at, int length, float[] factor, FloatBuffer w, int wAt,
+                                    float decay) {
+        float[] x = HostMemory.floatScratch(0, length);
+        HostMemory.read(b, at, x, length);
         for (int c = 0; c < length; c++) {
             x[c] *= factor[c];
         }
-        b.put(at, x, 0, length);
+        if (w != null) {
+            float[] y = HostMemory.floatScratch(1, length);
+            HostMemory.read(w, wAt, y, length);
+            for (int c = 0; c < length; c++) {
+                x[c] += decay * y[c];
+            }
+        }
+        HostMemory.write(b, at, x, length);
     }
 
-    private static void multiplyRow(DoubleBuffer b, int at, int length, double[] factor) {
-        double[] x = doubleRow(length);
-        b.get(at, x, 0, length);
+    private static void multiplyRow(DoubleBuffer b, int at, int length, double[] factor, DoubleBuffer w, int wAt,
+                                    double decay) {
+        double[] x = HostMemory.doubleScratch(0, length);
+        HostMemory.read(b, at, x, length);
         for (int c = 0; c < length; c++) {
             x[c] *= factor[c];
         }
-        b.put(at, x, 0, length);
+        if (w != null) {
+            double[] y = HostMemory.doubleScratch(1, length);
+            HostMemory.read(w, wAt, y, length);
+            for (int c = 0; c < length; c++) {
+                x[c] += decay * y[c];
+            }
+        }
+        HostMemory.write(b, at, x, length);
     }
 
     /**
@@ -442,15 +513,19 @@ public final class GradMultHook implements Regularization {
         }
     }
 
-    /** @return 0: the multiplier changes the update, not the loss */
+    /** @return the L2 term's score as {@code L2Regularization} computes it; 0 without one (M changes no loss) */
     @Override
     public double score(INDArray param, int iteration, int epoch) {
-        return 0.0;
+        if (l2 == 0) {
+            return 0.0;
+        }
+        double norm2 = param.norm2Number().doubleValue();
+        return l2 * 0.5 * norm2 * norm2;
     }
 
     @Override
     public Regularization clone() {
-        return new GradMultHook(scales, form, step);
+        return new GradMultHook(scales, form, step, l2);
     }
 
     @Override
@@ -462,16 +537,17 @@ public final class GradMultHook implements Regularization {
             return false;
         }
         GradMultHook that = (GradMultHook) o;
-        return scales.equals(that.scales) && form == that.form && step == that.step;
+        return scales.equals(that.scales) && form == that.form && step == that.step
+                && Double.compare(l2, that.l2) == 0;
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(scales, form, step);
+        return Objects.hash(scales, form, step, l2);
     }
 
     @Override
     public String toString() {
-        return "GradMultHook{" + scales.block() + ", " + form + ", " + step + "}";
+        return "GradMultHook{" + scales.block() + ", " + form + ", " + step + (l2 == 0 ? "" : ", l2=" + l2) + "}";
     }
 }

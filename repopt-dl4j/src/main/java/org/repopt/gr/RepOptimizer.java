@@ -43,8 +43,9 @@ import java.util.Objects;
  *       depthwise, odd kernel), by forward order (default) or by name ({@link ScaleAssignment});</li>
  *   <li>gives every layer the same updater (default {@link TorchSgd}, Nesterov, as the paper; any DL4J
  *       {@code IUpdater} may replace it);</li>
- *   <li>SGD form: gives each assigned kernel the list {@code [GradMultHook, L2Regularization(wd)]}, so
- *       {@code d = grad * M + wd * W} before the updater; other conv and dense weights get {@code L2(wd)}; BN
+ *   <li>SGD form: gives each assigned kernel one {@link GradMultHook} that carries the L2 term, so
+ *       {@code d = grad * M + wd * W} before the updater in one pass over the kernel (the same numbers as the list
+ *       {@code [GradMultHook, L2Regularization(wd)]}); other conv and dense weights get {@code L2(wd)}; BN
  *       parameters and biases get nothing. AdamW form: {@code [GradMultHook(before), GradMultHook(after),
  *       WeightDecay(wd, lr-scaled)]} with {@link TorchAdam};</li>
  *   <li>refuses gradient normalization or clipping, which breaks the equivalence;</li>
@@ -438,6 +439,11 @@ public final class RepOptimizer {
 
         private List<Regularization> weightRegularization(BlockScales blockScales) {
             List<Regularization> list = new ArrayList<>();
+            if (blockScales != null && form == GradMult.Form.SGD && weightDecay > 0) {
+                // one pass over the kernel for d = G * M + wd * W, the same numbers as [hook, L2(wd)]
+                list.add(GradMultHook.sgdWithL2(blockScales, weightDecay));
+                return list;
+            }
             if (blockScales != null) {
                 list.add(new GradMultHook(blockScales, form, ApplyStep.BEFORE_UPDATER));
                 if (form == GradMult.Form.ADAMW) {

@@ -1,5 +1,6 @@
 package org.repopt.gr;
 
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.scalar.ScalarMultiplication;
 import org.nd4j.linalg.api.ops.impl.updaters.NesterovsUpdater;
@@ -10,6 +11,8 @@ import org.nd4j.linalg.schedule.ISchedule;
 import org.nd4j.shade.jackson.annotation.JsonCreator;
 import org.nd4j.shade.jackson.annotation.JsonProperty;
 
+import java.nio.DoubleBuffer;
+import java.nio.FloatBuffer;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -115,9 +118,17 @@ public final class TorchSgd extends TorchUpdater {
 
     /**
      * The running state: one velocity per parameter, kept in DL4J's sign convention at unit learning rate,
-     * {@code v = -buf}. That lets the Nesterov step run as DL4J's native Nesterov kernel with learning rate 1 (which
-     * computes {@code v' = m*v - d} and returns {@code m*v - (1+m)*v' = d + m*buf'}, PyTorch's Nesterov direction)
-     * followed by one scaling by the current learning rate: two passes over the parameters instead of three.
+     * {@code v = -buf}, so that the step is DL4J's Nesterov kernel at learning rate 1 (it computes
+     * {@code v' = m*v - d} and returns {@code m*v - (1+m)*v' = d + m*buf'}, PyTorch's Nesterov direction) followed by
+     * the scaling by the current learning rate.
+     *
+     * <p>On ND4J's CPU backend both run as one Java pass over the gradient and the velocity ({@link HostMemory}): the
+     * same operations in the data type, one read and one write of each array, where the ND4J kernel and the scaling
+     * pass touch the gradient twice (on {@code b1-cifar} the separate pass cost ~10 ms a step). The numbers are the ND4J
+     * passes' bit for bit without Nesterov and within the roundings of two products with it: ND4J's AVX2 build fuses
+     * its multiply-adds, the Java pass rounds each product as the plain x86-64 build does
+     * ({@code TorchUpdatersTest#theHostPassIsTheNd4jStep}). Elsewhere (CUDA, or arrays that are not contiguous) the
+     * ND4J passes run.
      */
     private static final class Updater extends TorchUpdater.State<TorchSgd> {
         private static final String VELOCITY = "velocity";
@@ -172,14 +183,122 @@ public final class TorchSgd extends TorchUpdater {
             if (velocity == null) {
                 throw new IllegalStateException("TorchSgd has not been given its state view");
             }
-            INDArray g = gradient.reshape(velocity.shape());
-            if (config.nesterov) {
-                // v' = m*v - d; g = m*v - (1+m)*v' = d + m*buf'
-                Nd4j.exec(new NesterovsUpdater(g, velocity, 1.0, config.momentum));
-                g.muli(lr);
+            if (HostStep.applies(gradient, velocity)) {
+                HostStep.run(gradient, velocity, config.momentum, config.nesterov, lr);
+                return;
+            }
+            applyWithNd4j(gradient, velocity, config.momentum, config.nesterov, lr);
+        }
+    }
+
+    /** The step as ND4J ops: the definition the host pass reproduces, and the path for CUDA. */
+    static void applyWithNd4j(INDArray gradient, INDArray velocity, double momentum, boolean nesterov, double lr) {
+        INDArray g = gradient.reshape(velocity.shape());
+        if (nesterov) {
+            // v' = m*v - d; g = m*v - (1+m)*v' = d + m*buf'
+            Nd4j.exec(new NesterovsUpdater(g, velocity, 1.0, momentum));
+            g.muli(lr);
+        } else {
+            velocity.muli(momentum).subi(g);                 // v' = m*v - d = -buf'
+            Nd4j.exec(new ScalarMultiplication(velocity, null, g, -lr));   // g = lr * buf'
+        }
+    }
+
+    /**
+     * The step as one Java pass over host memory, chunk by chunk: each chunk of the gradient and the velocity is read
+     * once and written once. The arithmetic is ND4J's, in the data type, each product rounded: its Nesterov kernel
+     * ({@code p = m*v; v' = p - 1*d; g = p - (m+1)*v'}, momentum and learning rate as the data type holds them), then
+     * {@code g * lr}; without Nesterov {@code v' = m*v - d; g = v' * (-lr)}. ({@code Math.fma} would match ND4J's AVX2
+     * build exactly but is emulated, thousands of times slower, on CPUs without FMA, where the plain build runs.)
+     */
+    static final class HostStep {
+        /** Values per chunk: two chunks (gradient, velocity) stay in a core's L1/L2 cache. */
+        private static final int CHUNK = 1 << 13;
+
+        private HostStep() {
+        }
+
+        /** @return whether the pass can run: both arrays in host memory, contiguous, same type, length and order */
+        static boolean applies(INDArray gradient, INDArray velocity) {
+            return HostMemory.addressable(gradient) && HostMemory.addressable(velocity)
+                    && gradient.dataType() == velocity.dataType() && gradient.length() == velocity.length()
+                    && (gradient.ordering() == velocity.ordering() || gradient.isVector() && velocity.isVector()
+                    || gradient.length() == 1);
+        }
+
+        static void run(INDArray gradient, INDArray velocity, double momentum, boolean nesterov, double lr) {
+            long length = gradient.length();
+            int chunks = (int) ((length + CHUNK - 1) / CHUNK);
+            int g0 = (int) gradient.offset();
+            int v0 = (int) velocity.offset();
+            if (gradient.dataType() == DataType.FLOAT) {
+                FloatBuffer g = HostMemory.floats(gradient);
+                FloatBuffer v = HostMemory.floats(velocity);
+                float m = (float) momentum;
+                float rate = (float) (nesterov ? lr : -lr);
+                HostMemory.forEach(chunks, length, c -> {
+                    int from = c * CHUNK;
+                    int n = (int) Math.min(CHUNK, length - from);
+                    float[] x = HostMemory.floatScratch(0, n);
+                    float[] y = HostMemory.floatScratch(1, n);
+                    HostMemory.read(g, g0 + from, x, n);
+                    HostMemory.read(v, v0 + from, y, n);
+                    step(x, y, n, m, nesterov, rate);
+                    HostMemory.write(g, g0 + from, x, n);
+                    HostMemory.write(v, v0 + from, y, n);
+                });
             } else {
-                velocity.muli(config.momentum).subi(g);                 // v' = m*v - d = -buf'
-                Nd4j.exec(new ScalarMultiplication(velocity, null, g, -lr));   // g = lr * buf'
+                DoubleBuffer g = HostMemory.doubles(gradient);
+                DoubleBuffer v = HostMemory.doubles(velocity);
+                double rate = nesterov ? lr : -lr;
+                HostMemory.forEach(chunks, length, c -> {
+                    int from = c * CHUNK;
+                    int n = (int) Math.min(CHUNK, length - from);
+                    double[] x = HostMemory.doubleScratch(0, n);
+                    double[] y = HostMemory.doubleScratch(1, n);
+                    HostMemory.read(g, g0 + from, x, n);
+                    HostMemory.read(v, v0 + from, y, n);
+                    step(x, y, n, momentum, nesterov, rate);
+                    HostMemory.write(g, g0 + from, x, n);
+                    HostMemory.write(v, v0 + from, y, n);
+                });
+            }
+        }
+
+        /** {@code d} in, update out; {@code v} in and out; {@code rate} is {@code lr} (Nesterov) or {@code -lr}. */
+        private static void step(float[] d, float[] v, int n, float m, boolean nesterov, float rate) {
+            float m1 = m + 1f;
+            if (nesterov) {
+                for (int j = 0; j < n; j++) {
+                    float p = m * v[j];
+                    float next = p - d[j];
+                    v[j] = next;
+                    d[j] = (p - m1 * next) * rate;
+                }
+            } else {
+                for (int j = 0; j < n; j++) {
+                    float next = m * v[j] - d[j];
+                    v[j] = next;
+                    d[j] = next * rate;
+                }
+            }
+        }
+
+        private static void step(double[] d, double[] v, int n, double m, boolean nesterov, double rate) {
+            double m1 = m + 1.0;
+            if (nesterov) {
+                for (int j = 0; j < n; j++) {
+                    double p = m * v[j];
+                    double next = p - d[j];
+                    v[j] = next;
+                    d[j] = (p - m1 * next) * rate;
+                }
+            } else {
+                for (int j = 0; j < n; j++) {
+                    double next = m * v[j] - d[j];
+                    v[j] = next;
+                    d[j] = next * rate;
+                }
             }
         }
     }

@@ -8,7 +8,6 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.optimize.api.BaseTrainingListener;
 import org.deeplearning4j.optimize.solvers.BaseOptimizer;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.learning.regularization.Regularization;
 import org.nd4j.shade.jackson.databind.JsonNode;
 import org.nd4j.shade.jackson.databind.ObjectMapper;
@@ -41,8 +40,8 @@ import java.util.function.Predicate;
  * {@code ComputationGraph} and a {@code MultiLayerNetwork}.
  *
  * <p>How: in {@code onGradientCalculation} DL4J hands the listener the raw gradient, before any regularization or
- * updater; the listener applies the parameter's own configured {@code BEFORE_UPDATER} Grad Mult regularizations
- * (only those: not L2) to a copy of it. So the figures come from the network's configuration through DL4J's public
+ * updater; the listener applies the parameter's own configured {@code BEFORE_UPDATER} Grad Mults to a copy of it
+ * ({@link GradMultHook#multiply}: the multiplier only, not the L2 term the SGD form's hook also carries). So the figures come from the network's configuration through DL4J's public
  * {@link Regularization} contract, whatever the hook computes inside. In {@code iterationDone} the gradient view
  * holds the update that was subtracted from the parameters. For the AdamW form the second, {@code POST_UPDATER}
  * multiplication shows in the update, not in the multiplied gradient.
@@ -166,9 +165,8 @@ public final class GradMultEffectListener extends BaseTrainingListener {
                 }
                 INDArray w = layer.getParam(param);
                 INDArray multiplied = raw.dup();
-                double lr = learningRate(conf.getUpdaterByParam(param), iteration, BaseOptimizer.getEpochCount(model));
                 for (Regularization r : mults) {
-                    r.apply(w, multiplied, lr, iteration, BaseOptimizer.getEpochCount(model));
+                    ((GradMultHook) r).multiply(multiplied);   // the multiplier only, not a fused L2 term
                 }
                 double rawNorm = raw.norm2Number().doubleValue();
                 double multNorm = multiplied.norm2Number().doubleValue();
@@ -215,10 +213,6 @@ public final class GradMultEffectListener extends BaseTrainingListener {
         String owner = model instanceof ComputationGraph ? layer.conf().getLayer().getLayerName()
                 : Integer.toString(layer.getIndex());
         return owner + "_" + param;
-    }
-
-    private static double learningRate(IUpdater updater, int iteration, int epoch) {
-        return updater != null && updater.hasLearningRate() ? updater.getLearningRate(iteration, epoch) : 0.0;
     }
 
     /**

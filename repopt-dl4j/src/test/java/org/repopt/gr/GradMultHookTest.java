@@ -6,7 +6,11 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.nd4j.linalg.learning.regularization.L2Regularization;
+import org.nd4j.linalg.learning.regularization.Regularization;
 import org.nd4j.linalg.learning.regularization.Regularization.ApplyStep;
+import org.nd4j.shade.jackson.databind.ObjectMapper;
 
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
@@ -145,6 +149,63 @@ class GradMultHookTest {
             assertTrue(Math.abs(e[j] - x[j]) <= bound, what + ": entry " + j + " is " + x[j] + ", masked form "
                     + e[j] + (inexact ? ", bound " + bound : ", expected exactly"));
         }
+    }
+
+    /**
+     * The SGD form's hook with its L2 term computes what the list {@code [GradMultHook, L2Regularization(l2)]} does
+     * and scores the same: on views inside larger buffers, float and double, every kind of block. Equal within one
+     * rounding of {@code l2 * W} (ND4J's AVX2 build fuses the {@code Axpy}'s multiply-add; the host pass rounds the
+     * product, as the plain x86-64 build does); the Grad Mult part is checked exactly above.
+     */
+    @Test
+    void theL2TermInTheHookIsTheHookThenL2() {
+        double l2 = 3e-2;
+        for (DataType type : List.of(DataType.DOUBLE, DataType.FLOAT)) {
+            for (BlockScales s : blocks()) {
+                int n = (int) s.kernelLength();
+                INDArray grads = Nd4j.rand(type, 1, 40 + n).subi(0.5);
+                INDArray params = Nd4j.rand(type, 1, 13 + n).subi(0.5);
+                INDArray w = params.get(NDArrayIndex.point(0), NDArrayIndex.interval(13, 13 + n));
+                INDArray fused = grads.dup();
+                INDArray listed = grads.dup();
+                GradMultHook.sgdWithL2(s, l2).apply(w, fused.get(NDArrayIndex.point(0),
+                        NDArrayIndex.interval(40, 40 + n)), 0.1, 0, 0);
+                INDArray g = listed.get(NDArrayIndex.point(0), NDArrayIndex.interval(40, 40 + n));
+                new GradMultHook(s, GradMult.Form.SGD, ApplyStep.BEFORE_UPDATER).apply(w, g, 0.1, 0, 0);
+                new L2Regularization(l2).apply(w, g, 0.1, 0, 0);
+                double u = type == DataType.DOUBLE ? Math.ulp(1.0) / 2 : Math.ulp(1.0f) / 2;
+                double[] expected = listed.data().asDouble();
+                double[] actual = fused.data().asDouble();
+                double[] wv = params.data().asDouble();
+                for (int j = 0; j < expected.length; j++) {
+                    double bound = j < 40 ? 0.0 : 2 * u * (Math.abs(expected[j]) + l2 * Math.abs(wv[j - 40 + 13]));
+                    assertTrue(Math.abs(expected[j] - actual[j]) <= bound, s + " " + type + " entry " + j + ": "
+                            + actual[j] + " vs " + expected[j] + ", bound " + bound);
+                }
+                assertEquals(new L2Regularization(l2).score(w, 0, 0), GradMultHook.sgdWithL2(s, l2).score(w, 0, 0),
+                        0.0, s + " " + type + " score");
+            }
+        }
+        BlockScales s = blocks().get(0);
+        assertEquals(0.0, new GradMultHook(s, GradMult.Form.SGD, ApplyStep.BEFORE_UPDATER).score(Nd4j.ones(3), 0, 0));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> GradMultHook.sgdWithL2(s, -1));
+        assertTrue(e.getMessage().contains(s.block()) && e.getMessage().contains("-1"), e.getMessage());
+    }
+
+    /** A configuration saved before the hook carried an L2 term (no {@code "l2"} in its JSON) loads without one. */
+    @Test
+    void theHookRoundTripsThroughJsonAndOldJsonHasNoL2() throws Exception {
+        BlockScales s = blocks().get(1);
+        ObjectMapper mapper = NeuralNetConfiguration.mapper();
+        GradMultHook withL2 = GradMultHook.sgdWithL2(s, 4e-5);
+        String json = mapper.writeValueAsString(withL2);
+        assertEquals(withL2, mapper.readValue(json, Regularization.class));
+        String old = json.replaceAll(",?\\s*\"l2\"\\s*:\\s*[0-9.Ee-]+", "");
+        assertTrue(!old.contains("l2") && !old.equals(json), old);
+        assertEquals(new GradMultHook(s, GradMult.Form.SGD, ApplyStep.BEFORE_UPDATER),
+                mapper.readValue(old, Regularization.class));
+        assertTrue(!withL2.equals(new GradMultHook(s, GradMult.Form.SGD, ApplyStep.BEFORE_UPDATER)));
+        assertEquals(withL2, withL2.clone());
     }
 
     @Test

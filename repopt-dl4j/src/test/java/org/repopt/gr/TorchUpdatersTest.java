@@ -1,11 +1,13 @@
 package org.repopt.gr;
 
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.learning.GradientUpdater;
 import org.nd4j.linalg.schedule.ISchedule;
 import org.nd4j.linalg.schedule.MapSchedule;
@@ -20,6 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * {@link TorchSgd} and {@link TorchAdam} against a plain double loop of PyTorch's update rules, under a learning rate
@@ -99,6 +102,52 @@ class TorchUpdatersTest {
                 p[i] -= step * m[i] / (Math.sqrt(v[i]) / Math.sqrt(1 - Math.pow(b2, t + 1)) + eps);
             }
             assertArrayEquals(p, actual[t], 1e-12, "step " + t);
+        }
+    }
+
+    /**
+     * On the CPU backend TorchSgd's step is one Java pass; it gives the two ND4J passes' numbers, on views inside larger
+     * buffers, short and long (chunked, several threads): bit for bit without Nesterov; with it within the roundings of
+     * the products {@code m*v} and {@code (m+1)*v'} (ND4J's AVX2 build fuses those multiply-adds; the Java pass rounds
+     * each product, as the plain x86-64 build does).
+     */
+    @ParameterizedTest(name = "{0} nesterov {1} length {2}")
+    @CsvSource({"FLOAT, true, 7", "FLOAT, false, 7", "DOUBLE, true, 7", "DOUBLE, false, 7",
+            "FLOAT, true, 300001", "FLOAT, false, 300001", "DOUBLE, true, 300001", "DOUBLE, false, 20000"})
+    void theHostPassIsTheNd4jStep(DataType type, boolean nesterov, int length) {
+        Assumptions.assumeTrue(HostMemory.AVAILABLE, "not the CPU backend");
+        double u = type == DataType.DOUBLE ? Math.ulp(1.0) / 2 : Math.ulp(1.0f) / 2;
+        double m = 0.9;
+        INDArray grads = Nd4j.rand(type, 1, 5 + length).subi(0.5);
+        INDArray state = Nd4j.rand(type, 1, 9 + length).subi(0.5);
+        INDArray hostGrads = grads.dup();
+        INDArray hostState = state.dup();
+        for (double lr : new double[]{0.1, 0.037}) {
+            double[] v = state.data().asDouble();
+            INDArray g = hostGrads.get(NDArrayIndex.point(0), NDArrayIndex.interval(5, 5 + length));
+            INDArray vh = hostState.get(NDArrayIndex.point(0), NDArrayIndex.interval(9, 9 + length));
+            assertTrue(TorchSgd.HostStep.applies(g, vh));
+            TorchSgd.HostStep.run(g, vh, m, nesterov, lr);
+            TorchSgd.applyWithNd4j(grads.get(NDArrayIndex.point(0), NDArrayIndex.interval(5, 5 + length)),
+                    state.get(NDArrayIndex.point(0), NDArrayIndex.interval(9, 9 + length)), m, nesterov, lr);
+            double[] velocity = state.data().asDouble();
+            double[] hostVelocity = hostState.data().asDouble();
+            for (int j = 9; j < velocity.length; j++) {
+                double bound = nesterov ? 2 * u * (m * Math.abs(v[j]) + Math.abs(velocity[j])) : 0.0;
+                assertTrue(Math.abs(velocity[j] - hostVelocity[j]) <= bound, "velocity " + j + ", lr " + lr + ": "
+                        + hostVelocity[j] + " vs ND4J's " + velocity[j] + ", bound " + bound);
+            }
+            double[] expected = grads.data().asDouble();
+            double[] actual = hostGrads.data().asDouble();
+            for (int j = 0; j < expected.length; j++) {
+                double bound = !nesterov || j < 5 ? 0.0
+                        : 8 * u * lr * (m * Math.abs(v[j + 4]) + (1 + m) * Math.abs(velocity[j + 4]));
+                assertTrue(Math.abs(expected[j] - actual[j]) <= bound, "update " + j + ", lr " + lr + ": " + actual[j]
+                        + " vs ND4J's " + expected[j] + ", bound " + bound);
+            }
+            // the next step starts from the same numbers on both paths
+            hostGrads.assign(grads);
+            hostState.assign(state);
         }
     }
 
