@@ -163,8 +163,9 @@ class ScaleAssignmentTest {
         var layers = conf.getVertices();
         var conv = (ConvolutionLayer) ((org.deeplearning4j.nn.conf.graph.LayerVertex) layers
                 .get(LayerNames.conv("stage0"))).getLayerConf().getLayer();
-        assertEquals(2, conv.getRegularization().size());
-        assertTrue(conv.getRegularization().get(0) instanceof GradMultHook);
+        // one hook carrying the L2 term: d = G * M + wd * W in one pass
+        assertEquals(1, conv.getRegularization().size());
+        assertEquals(1e-3, ((GradMultHook) conv.getRegularization().get(0)).l2());
         var bn = (BatchNormalization) ((org.deeplearning4j.nn.conf.graph.LayerVertex) layers
                 .get(LayerNames.bn("stage0"))).getLayerConf().getLayer();
         assertTrue(bn.getRegularization().isEmpty() && bn.getRegularizationBias().isEmpty());
