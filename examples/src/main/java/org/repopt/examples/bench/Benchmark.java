@@ -119,6 +119,12 @@ public record Benchmark(Preset preset, int warmup, int reps, int iters, int infe
             deploy.outputSingle(false, batch.getFeatures());
         }
         Map<BenchFamily, List<Double>> train = new EnumMap<>(BenchFamily.class);
+        Map<BenchFamily, List<Double>> update = new EnumMap<>(BenchFamily.class);
+        Map<BenchFamily, UpdateTimer> timers = new EnumMap<>(BenchFamily.class);
+        nets.forEach((f, net) -> {
+            timers.put(f, new UpdateTimer());
+            net.addListeners(timers.get(f));
+        });
         List<Double> infer = new ArrayList<>();
         for (int rep = 0; rep < reps; rep++) {
             for (BenchFamily f : BenchFamily.values()) {
@@ -129,6 +135,7 @@ public record Benchmark(Preset preset, int warmup, int reps, int iters, int infe
                 }
                 double ips = (double) iters * preset.batch() / ((System.nanoTime() - t0) / 1e9);
                 train.computeIfAbsent(f, k -> new ArrayList<>()).add(ips);
+                update.computeIfAbsent(f, k -> new ArrayList<>()).add(timers.get(f).takeMillisPerStep());
             }
             long t0 = System.nanoTime();
             for (int i = 0; i < inferIters; i++) {
@@ -161,6 +168,11 @@ public record Benchmark(Preset preset, int warmup, int reps, int iters, int infe
         for (BenchFamily f : BenchFamily.values()) {
             json.put(f.key() + "_imgs_per_sec", Figure.of(train.get(f)).median());
         }
+        for (BenchFamily f : BenchFamily.values()) {
+            json.put(f.key() + "_update_ms_per_step", Figure.of(update.get(f)).median());
+        }
+        json.put("repopt_over_nesterovs_paired", Figure.of(pairedRatios(train.get(BenchFamily.REPOPT),
+                train.get(BenchFamily.NESTEROVS))).median());
         json.put("deploy_infer_imgs_per_sec", Figure.of(infer).median());
         json.put("repopt_peak_rss_mb", memory.get(BenchFamily.REPOPT)[1]);
         json.put("repvgg_peak_rss_mb", memory.get(BenchFamily.REPVGG)[1]);
@@ -173,6 +185,7 @@ public record Benchmark(Preset preset, int warmup, int reps, int iters, int infe
         for (BenchFamily f : BenchFamily.values()) {
             Figure fig = Figure.of(train.get(f));
             details.put(f.key(), Map.of("median", fig.median(), "min", fig.min(), "max", fig.max(), "reps", fig.reps(),
+                    "update_ms_per_step_reps", update.get(f),
                     "baseline_rss_mb", memory.get(f)[0], "peak_rss_mb", memory.get(f)[1],
                     "peak_rss_mb_probes", peaks.get(f)));
         }
@@ -192,6 +205,15 @@ public record Benchmark(Preset preset, int warmup, int reps, int iters, int infe
             json.put("pytorch", "not run (--no-pytorch)");
         }
         return json;
+    }
+
+    /** @return {@code a[i] / b[i]} per repetition: both families ran back to back, so the VM's drift mostly cancels */
+    static List<Double> pairedRatios(List<Double> a, List<Double> b) {
+        List<Double> out = new ArrayList<>(a.size());
+        for (int i = 0; i < a.size(); i++) {
+            out.add(a.get(i) / b.get(i));
+        }
+        return out;
     }
 
     private static String lastOf(Map<BenchFamily, List<Double>> train) {

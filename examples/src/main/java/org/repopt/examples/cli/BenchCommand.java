@@ -120,6 +120,10 @@ final class BenchCommand implements Callable<Integer> {
         sb.append(String.format(Locale.ROOT, "%-28s %14s %14s%n", "RepOpt / Nesterovs throughput",
                 ratio(f.get("repopt_imgs_per_sec"), f.get("nesterovs_imgs_per_sec")),
                 ratio(f.get("pytorch_repopt_imgs_per_sec"), f.get("pytorch_nesterovs_imgs_per_sec"))));
+        sb.append(String.format(Locale.ROOT, "%-28s %14s%n", "RepOpt / Nesterovs, paired",
+                fmt3(f.get("repopt_over_nesterovs_paired"))));
+        sb.append(String.format(Locale.ROOT, "%-28s %14s%n", "update ms/step RepOpt / Nest.",
+                fmt3(f.get("repopt_update_ms_per_step")) + " / " + fmt3(f.get("nesterovs_update_ms_per_step"))));
         sb.append(String.format(Locale.ROOT, "%-28s %14s %14s%n", "RepOpt / RepVGG peak RSS",
                 ratio(f.get("repopt_peak_rss_mb"), f.get("repvgg_peak_rss_mb")),
                 ratio(f.get("pytorch_repopt_peak_rss_mb"), f.get("pytorch_repvgg_peak_rss_mb"))));
@@ -136,6 +140,10 @@ final class BenchCommand implements Callable<Integer> {
 
     private static String fmt(Object v) {
         return v instanceof Number ? String.format(Locale.ROOT, "%.1f", ((Number) v).doubleValue()) : "n/a";
+    }
+
+    private static String fmt3(Object v) {
+        return v instanceof Number ? String.format(Locale.ROOT, "%.3f", ((Number) v).doubleValue()) : "n/a";
     }
 
     private static String ratio(Object a, Object b) {
