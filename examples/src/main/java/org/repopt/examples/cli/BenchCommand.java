@@ -122,7 +122,7 @@ final class BenchCommand implements Callable<Integer> {
                 ratio(f.get("pytorch_repopt_imgs_per_sec"), f.get("pytorch_nesterovs_imgs_per_sec"))));
         sb.append(String.format(Locale.ROOT, "%-28s %14s%n", "RepOpt / Nesterovs, paired",
                 fmt3(f.get("repopt_over_nesterovs_paired"))));
-        sb.append(String.format(Locale.ROOT, "%-28s %14s%n", "update ms/step RepOpt / Nest.",
+        sb.append(String.format(Locale.ROOT, "%-28s %14s%n", "update ms/step RepOpt/Nest.",
                 fmt3(f.get("repopt_update_ms_per_step")) + " / " + fmt3(f.get("nesterovs_update_ms_per_step"))));
         sb.append(String.format(Locale.ROOT, "%-28s %14s %14s%n", "RepOpt / RepVGG peak RSS",
                 ratio(f.get("repopt_peak_rss_mb"), f.get("repvgg_peak_rss_mb")),
