@@ -232,8 +232,8 @@ public final class GradMultHook implements Regularization {
      * term added ({@code d + l2 * W}, the sum {@code L2Regularization}'s {@code Axpy} forms). One rounding per multiply
      * and add, so the multiplied gradient is the masked form's {@code G * M} bit for bit, with one read and one write
      * of the kernel (and one read of {@code W}), where ND4J's ops need three passes and a copy of the diagonal (and an
-     * {@code Axpy} for L2), and their fixed cost per op dominates on small kernels. Each row (one output channel; depthwise: one tap) goes
-     * through {@link HostMemory}'s scratch arrays. The float and double variants below are the same code on primitive
+     * {@code Axpy} for L2), and their fixed cost per op dominates on small kernels. Each row (one output channel;
+     * depthwise: one tap) goes through {@link HostMemory}'s scratch arrays. The float and double variants below are the same code on primitive
      * arrays, so the JIT can vectorize both.
      *
      * @return false where the data type or memory has no host pass (then the ND4J ops run)
