@@ -16,9 +16,10 @@ import java.util.stream.IntStream;
  * are split over the common fork-join pool (ND4J's own threads are idle while the updater runs Java code).
  *
  * <p>Why relative bulk copies on a duplicate, not {@code FloatBuffer.get(int index, float[] ...)}: on Java 17 the
- * absolute bulk methods of a direct buffer copy element by element (a 512x512x3x3 Grad Mult pass took 5-6 ms with
- * them, 1.1 ms with the relative ones, which are one {@code memcpy}). The relative methods move the position, so each
- * copy works on its own duplicate: threads share one buffer.
+ * absolute bulk methods of a direct buffer copy element by element (in a short microbenchmark a 512x512x3x3 Grad Mult
+ * pass took 5-6 ms with them, 1.1 ms with the relative ones, which are one {@code memcpy}; in a warmed-up training
+ * step the JIT had closed that gap: all of B1's hooks took 24 vs 29 ms a step, noise). The relative methods move the
+ * position, so each copy works on its own duplicate: threads share one buffer.
  */
 final class HostMemory {
 
@@ -29,7 +30,7 @@ final class HostMemory {
     static final int PARALLEL_FROM = 1 << 18;
 
     /** Per-thread scratch arrays, reused (fresh ones would be hundreds of MB of garbage per step at B1 widths). */
-    private static final int SLOTS = 3;
+    private static final int SLOTS = 2;
     private static final ThreadLocal<float[][]> FLOATS = ThreadLocal.withInitial(() -> new float[SLOTS][0]);
     private static final ThreadLocal<double[][]> DOUBLES = ThreadLocal.withInitial(() -> new double[SLOTS][0]);
 
@@ -56,7 +57,7 @@ final class HostMemory {
         return a.data().asNioDouble();
     }
 
-    /** @return this thread's scratch array number {@code slot} ({@code 0..2}), at least {@code length} long */
+    /** @return this thread's scratch array number {@code slot} (0 or 1), at least {@code length} long */
     static float[] floatScratch(int slot, int length) {
         float[][] s = FLOATS.get();
         if (s[slot].length < length) {
@@ -65,7 +66,7 @@ final class HostMemory {
         return s[slot];
     }
 
-    /** @return this thread's scratch array number {@code slot} ({@code 0..2}), at least {@code length} long */
+    /** @return this thread's scratch array number {@code slot} (0 or 1), at least {@code length} long */
     static double[] doubleScratch(int slot, int length) {
         double[][] s = DOUBLES.get();
         if (s[slot].length < length) {
@@ -95,8 +96,8 @@ final class HostMemory {
     }
 
     /**
-     * Runs {@code task} for {@code 0..count-1}, over several threads where the pass covers {@link #PARALLEL_FROM} values
-     * or more. Tasks must touch disjoint memory.
+     * Runs {@code task} for {@code 0..count-1}, over several threads where the pass covers {@link #PARALLEL_FROM}
+     * values or more. Tasks must touch disjoint memory.
      *
      * @param values how many values the whole pass touches
      */
