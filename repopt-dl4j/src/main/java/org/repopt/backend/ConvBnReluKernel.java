@@ -16,6 +16,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.lang.ref.Cleaner;
+import java.lang.ref.Reference;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -206,6 +207,7 @@ public final class ConvBnReluKernel implements AutoCloseable {
     public void forwardTraining(INDArray x, INDArray w, INDArray gamma, INDArray beta, INDArray z) {
         Plan p = plan(x, z, true);
         p.forward(x, w, gamma, beta, z, null, null);
+        keepAlive(x, w, gamma, beta, z);
     }
 
     /**
@@ -219,6 +221,7 @@ public final class ConvBnReluKernel implements AutoCloseable {
                                  INDArray variance, INDArray z) {
         Plan p = plan(x, z, false);
         p.forward(x, w, gamma, beta, z, mean, variance);
+        keepAlive(x, w, gamma, beta, mean, variance, z);
     }
 
     /** @return the batch mean of the last training forward pass, {@code nOut} values */
@@ -252,6 +255,16 @@ public final class ConvBnReluKernel implements AutoCloseable {
                     + ", but the last training forward pass had " + p.n + "x" + g.nIn() + "x" + p.h + "x" + p.w);
         }
         p.backward(x, w, gamma, beta, dz, dW, dGamma, dBeta, dx);
+        keepAlive(x, w, gamma, beta, dz, dW, dGamma, dBeta, dx);
+    }
+
+    /**
+     * Keeps arrays reachable until the primitives that were handed their addresses have run: oneDNN reads and writes
+     * them by address, and ND4J frees an array's memory once the array is collected, which the JIT allows after its
+     * last use in Java (an argument only this call holds, e.g. a temporary the caller passed inline).
+     */
+    private static void keepAlive(INDArray... arrays) {
+        Reference.reachabilityFence(arrays);
     }
 
     /**
@@ -317,7 +330,7 @@ public final class ConvBnReluKernel implements AutoCloseable {
                 }
                 old.close();
             }
-            p = new Plan(key, n, h, w, (int) z.size(2), (int) z.size(3), xTag, training);
+            p = new Plan(g, key, n, h, w, (int) z.size(2), (int) z.size(3), xTag, training);
             state.plans.add(p);
         } else {
             state.plans.remove(p);
@@ -384,6 +397,7 @@ public final class ConvBnReluKernel implements AutoCloseable {
         requireContiguous(contiguous, contiguous.length(), "vector");
         float[] out = new float[(int) contiguous.length()];
         new FloatPointer(new Address(address(contiguous))).get(out);
+        Reference.reachabilityFence(contiguous);
         return out;
     }
 
@@ -394,6 +408,7 @@ public final class ConvBnReluKernel implements AutoCloseable {
     public static void assign(INDArray contiguous, float[] values) {
         requireContiguous(contiguous, values.length, "vector");
         new FloatPointer(new Address(address(contiguous))).put(values);
+        Reference.reachabilityFence(contiguous);
     }
 
     /** @return the address of an array's first element (ND4J's address pointer already includes a view's offset) */
@@ -415,6 +430,8 @@ public final class ConvBnReluKernel implements AutoCloseable {
         dnnl_primitive_desc pd = new dnnl_primitive_desc();
         OneDnn.check(dnnl_primitive_desc_create(pd, new const_dnnl_op_desc_t(opDesc), null, OneDnn.engine(), hint),
                 "dnnl_primitive_desc_create(" + what + ")");
+        // the call reads the descriptor through a wrapper that does not own it: keep its owner alive until it returned
+        Reference.reachabilityFence(opDesc);
         return pd;
     }
 
@@ -569,7 +586,10 @@ public final class ConvBnReluKernel implements AutoCloseable {
         }
     }
 
-    /** Everything that holds native resources, separate from the kernel so the cleaner can release it. */
+    /**
+     * Everything that holds native resources, separate from the kernel so the cleaner can release it: nothing in it
+     * may refer to the kernel (hence the static plan classes), or the kernel would never become unreachable.
+     */
     private static final class State implements Runnable {
         final List<Plan> plans = new ArrayList<>();
         Plan lastTraining;
@@ -583,7 +603,8 @@ public final class ConvBnReluKernel implements AutoCloseable {
     }
 
     /** The primitives and buffers of one input shape and mode. */
-    private final class Plan extends Resources {
+    private static final class Plan extends Resources {
+        final Geometry g;
         final String key;
         final int n;
         final int h;
@@ -632,7 +653,8 @@ public final class ConvBnReluKernel implements AutoCloseable {
         // backward, created on first use
         private Backward backward;
 
-        Plan(String key, int n, int h, int w, int oh, int ow, int xTag, boolean training) {
+        Plan(Geometry g, String key, int n, int h, int w, int oh, int ow, int xTag, boolean training) {
+            this.g = g;
             this.key = key;
             this.n = n;
             this.h = h;
@@ -805,7 +827,8 @@ public final class ConvBnReluKernel implements AutoCloseable {
     }
 
     /** The backward primitives of one training plan, created with the forward ones as hints. */
-    private final class Backward extends Resources {
+    private static final class Backward extends Resources {
+        private final Geometry g;
         private final Plan f;
         private final Mem bnSrc;
         private final Mem bnMean;
@@ -832,6 +855,7 @@ public final class ConvBnReluKernel implements AutoCloseable {
 
         Backward(Plan f) {
             this.f = f;
+            this.g = f.g;
             try {
                 long[] wDims = f.wDims;
                 int flags = dnnl_use_scale | dnnl_use_shift | dnnl_fuse_norm_relu;
@@ -919,6 +943,7 @@ public final class ConvBnReluKernel implements AutoCloseable {
             bnDiffScale.bind(address(dGamma));
             bnDiffShift.bind(address(dBeta));
             bn.run();
+            Reference.reachabilityFence(dzDense);   // a copy only this frame holds: oneDNN read it by address
 
             long xNhwc = f.xReorder != null ? f.xCopy.address(f.src.bytes) : address(x);
             if (gemmKernelGradient) {

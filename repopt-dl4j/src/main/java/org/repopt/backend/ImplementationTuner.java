@@ -11,6 +11,7 @@ import org.bytedeco.dnnl.dnnl_primitive_desc_iterator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.lang.ref.Reference;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -42,8 +43,17 @@ import static org.bytedeco.dnnl.global.dnnl.dnnl_success;
  *
  * <p>Each candidate runs once to warm up and twice timed on zero-filled scratch memory (the minimum counts); the
  * choice is remembered per operation and shape for the life of the process, so identical layers (RepOpt-VGG-B1 has
- * 15 blocks of 512 channels at 2x2) and later batches of the same size pay nothing. Set
- * {@code -Drepopt.onednn.tune=false} to take oneDNN's first choice instead.
+ * 15 blocks of 512 channels at 2x2) and later batches of the same size pay nothing.
+ *
+ * <p>One thread tunes at a time (Spark workers or replicas in one process make their plans at once): oneDNN 2.5 crashed
+ * the JVM here when several threads timed candidate implementations at the same time (malloc heap corruption or a
+ * SIGSEGV in {@code dnnl_primitive_create}, within a minute with 8 threads; never with one tuning thread or without
+ * tuning), and one decision per key also makes every network in a process compute a shape the same way; timings taken
+ * side by side would also measure each other.
+ *
+ * <p>Implementations round differently, and a choice by timing can differ between processes on a busy machine: two
+ * runs of the same seed then agree to rounding, not bit for bit. Set {@code -Drepopt.onednn.tune=false} to take
+ * oneDNN's first choice instead (the same in every process on the same CPU).
  */
 final class ImplementationTuner {
 
@@ -64,7 +74,7 @@ final class ImplementationTuner {
      * @return the primitive descriptor of the fastest implementation (the caller destroys it)
      * @throws OneDnn.OneDnnException when oneDNN has no implementation at all
      */
-    static dnnl_primitive_desc fastest(String key, Pointer opDesc, dnnl_primitive_desc hint, int[] args) {
+    static synchronized dnnl_primitive_desc fastest(String key, Pointer opDesc, dnnl_primitive_desc hint, int[] args) {
         dnnl_primitive_desc_iterator it = new dnnl_primitive_desc_iterator();
         OneDnn.check(dnnl_primitive_desc_iterator_create(it, new const_dnnl_op_desc_t(opDesc), null, OneDnn.engine(),
                 hint), "dnnl_primitive_desc_iterator_create(" + key + ")");
@@ -114,6 +124,9 @@ final class ImplementationTuner {
             } while (dnnl_primitive_desc_iterator_next(it) == dnnl_success);
         } finally {
             dnnl_primitive_desc_iterator_destroy(it);
+            // the iterator reads the operation descriptor through a raw pointer at every step; the Java object owns
+            // that memory (JavaCPP frees it once the object is collected), so it must stay reachable until here
+            Reference.reachabilityFence(opDesc);
         }
         if (best == null && reference != null) {
             best = reference;
@@ -140,7 +153,7 @@ final class ImplementationTuner {
      * @param ours    times this project's implementation (milliseconds)
      * @return whether ours is faster (always false with {@code -Drepopt.onednn.tune=false})
      */
-    static boolean oursIsFaster(String key, DoubleSupplier oneDnn, DoubleSupplier ours) {
+    static synchronized boolean oursIsFaster(String key, DoubleSupplier oneDnn, DoubleSupplier ours) {
         if (!TUNE) {
             return false;
         }

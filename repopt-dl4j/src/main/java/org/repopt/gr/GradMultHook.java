@@ -272,6 +272,7 @@ public final class GradMultHook implements Regularization {
                     f.hostCentre[o], f.hostDiagonal[o], o, w, wBase + o * rowLength, l2);
         }
         HostMemory.forEach(rowCount, rows.length(), row);
+        HostMemory.keepAlive(gradView, param);
         return true;
     }
 

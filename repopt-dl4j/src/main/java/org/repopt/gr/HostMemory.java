@@ -4,6 +4,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
+import java.lang.ref.Reference;
 import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
 import java.util.function.IntConsumer;
@@ -45,6 +46,16 @@ final class HostMemory {
         DataType t = a.dataType();
         return AVAILABLE && (t == DataType.FLOAT || t == DataType.DOUBLE) && a.elementWiseStride() == 1
                 && a.offset() + a.length() <= Integer.MAX_VALUE;
+    }
+
+    /**
+     * Keeps arrays reachable until a pass over their memory has ended: the NIO views of {@link #floats} and
+     * {@link #doubles} do not own the memory, and ND4J frees a buffer once its array is collected. Call it after the
+     * pass with the arrays it read or wrote.
+     */
+    static void keepAlive(INDArray a, INDArray b) {
+        Reference.reachabilityFence(a);
+        Reference.reachabilityFence(b);
     }
 
     /** @return a float view of {@code a}'s whole buffer (index {@code a.offset()} is {@code a}'s first value) */

@@ -263,6 +263,7 @@ public final class TorchSgd extends TorchUpdater {
                     HostMemory.write(v, v0 + from, y, n);
                 });
             }
+            HostMemory.keepAlive(gradient, velocity);
         }
 
         /** {@code d} in, update out; {@code v} in and out; {@code rate} is {@code lr} (Nesterov) or {@code -lr}. */
