@@ -828,7 +828,6 @@ public final class ConvBnReluKernel implements AutoCloseable {
 
     /** The backward primitives of one training plan, created with the forward ones as hints. */
     private static final class Backward extends Resources {
-        private final Geometry g;
         private final Plan f;
         private final Mem bnSrc;
         private final Mem bnMean;
@@ -855,15 +854,14 @@ public final class ConvBnReluKernel implements AutoCloseable {
 
         Backward(Plan f) {
             this.f = f;
-            this.g = f.g;
             try {
                 long[] wDims = f.wDims;
                 int flags = dnnl_use_scale | dnnl_use_shift | dnnl_fuse_norm_relu;
                 dnnl_batch_normalization_desc_t bd = new dnnl_batch_normalization_desc_t();
                 OneDnn.check(dnnl_batch_normalization_backward_desc_init(bd, dnnl_backward, f.dstMd, f.dstMd,
-                        (float) g.epsilon(), flags), "dnnl_batch_normalization_backward_desc_init");
+                        (float) f.g.epsilon(), flags), "dnnl_batch_normalization_backward_desc_init");
                 dnnl_primitive_desc bnPd = primitiveDesc(bd, f.bnPd, "batch normalization backward");
-                dnnl_memory_desc_t vec = md(new long[]{g.nOut()}, dnnl_a);
+                dnnl_memory_desc_t vec = md(new long[]{f.g.nOut()}, dnnl_a);
                 bnSrc = mem(f.dstMd);
                 bnMean = mem(vec);
                 bnVariance = mem(vec);
@@ -900,7 +898,7 @@ public final class ConvBnReluKernel implements AutoCloseable {
 
                 int oh = (int) f.yDims[2];
                 int ow = (int) f.yDims[3];
-                gemm = GemmConvolution.eligible(oh, ow) ? new GemmConvolution(g, f.n, f.h, f.w, oh, ow) : null;
+                gemm = GemmConvolution.eligible(oh, ow) ? new GemmConvolution(f.g, f.n, f.h, f.w, oh, ow) : null;
                 gemmKernelGradient = gemm != null && ImplementationTuner.oursIsFaster("conv_bwd_weights "
                         + f.shapeKey, () -> ImplementationTuner.time(wPd, new int[]{DNNL_ARG_SRC, DNNL_ARG_DIFF_DST,
                                 DNNL_ARG_DIFF_WEIGHTS}) + (diffWeightsReorder == null ? 0 : ImplementationTuner.time(

@@ -233,8 +233,8 @@ public final class GradMultHook implements Regularization {
      * and add, so the multiplied gradient is the masked form's {@code G * M} bit for bit, with one read and one write
      * of the kernel (and one read of {@code W}), where ND4J's ops need three passes and a copy of the diagonal (and an
      * {@code Axpy} for L2), and their fixed cost per op dominates on small kernels. Each row (one output channel;
-     * depthwise: one tap) goes through {@link HostMemory}'s scratch arrays. The float and double variants below are the same code on primitive
-     * arrays, so the JIT can vectorize both.
+     * depthwise: one tap) goes through {@link HostMemory}'s scratch arrays. The float and double variants below are
+     * the same code on primitive arrays, so the JIT can vectorize both.
      *
      * @return false where the data type or memory has no host pass (then the ND4J ops run)
      */

@@ -42,8 +42,8 @@ import java.util.function.Predicate;
  * <p>How: in {@code onGradientCalculation} DL4J hands the listener the raw gradient, before any regularization or
  * updater; the listener applies the parameter's own configured {@code BEFORE_UPDATER} Grad Mults to a copy of it
  * ({@link GradMultHook#multiply}: the multiplier only, not the L2 term the SGD form's hook also carries). So the
- * figures come from the network's configuration through DL4J's public
- * {@link Regularization} contract, whatever the hook computes inside. In {@code iterationDone} the gradient view
+ * figures come from the network's configuration through DL4J's public {@link Regularization} contract, whatever the
+ * hook computes inside. In {@code iterationDone} the gradient view
  * holds the update that was subtracted from the parameters. For the AdamW form the second, {@code POST_UPDATER}
  * multiplication shows in the update, not in the multiplied gradient.
  */

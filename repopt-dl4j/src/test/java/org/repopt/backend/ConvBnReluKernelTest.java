@@ -30,7 +30,8 @@ class ConvBnReluKernelTest {
         INDArray w = Nd4j.rand(DataType.FLOAT, o, c, 3, 3);
         INDArray gamma = Nd4j.ones(DataType.FLOAT, o);
         INDArray beta = Nd4j.zeros(DataType.FLOAT, o);
-        k.forwardTraining(x, w, gamma, beta, Nd4j.createUninitialized(DataType.FLOAT, n, oh, oh, o).permute(0, 3, 1, 2));
+        k.forwardTraining(x, w, gamma, beta,
+                Nd4j.createUninitialized(DataType.FLOAT, n, oh, oh, o).permute(0, 3, 1, 2));
         k.backward(x, w, gamma, beta, Nd4j.rand(DataType.FLOAT, n, o, oh, oh), Nd4j.create(DataType.FLOAT, o, c, 3, 3),
                 Nd4j.create(DataType.FLOAT, o), Nd4j.create(DataType.FLOAT, o),
                 Nd4j.createUninitialized(DataType.FLOAT, n, hw, hw, c).permute(0, 3, 1, 2));
@@ -69,18 +70,10 @@ class ConvBnReluKernelTest {
         }
     }
 
-    /** @return a kernel that has made its primitives and buffers (a training forward and backward pass), unreferenced */
+    /** @return a kernel that has made its primitives and buffers (a training step), no longer referenced */
     private static WeakReference<ConvBnReluKernel> usedThenDropped() {
         ConvBnReluKernel k = new ConvBnReluKernel(new ConvBnReluKernel.Geometry(2, 3, 3, 3, 1, 1, 1, 1, 1e-5));
-        INDArray x = Nd4j.rand(DataType.FLOAT, 2, 2, 5, 5);
-        INDArray w = Nd4j.rand(DataType.FLOAT, 3, 2, 3, 3);
-        INDArray gamma = Nd4j.ones(DataType.FLOAT, 3);
-        INDArray beta = Nd4j.zeros(DataType.FLOAT, 3);
-        INDArray z = Nd4j.createUninitialized(DataType.FLOAT, 2, 5, 5, 3).permute(0, 3, 1, 2);
-        k.forwardTraining(x, w, gamma, beta, z);
-        INDArray dx = Nd4j.createUninitialized(DataType.FLOAT, 2, 5, 5, 2).permute(0, 3, 1, 2);
-        k.backward(x, w, gamma, beta, Nd4j.rand(DataType.FLOAT, 2, 3, 5, 5), Nd4j.create(DataType.FLOAT, 3, 2, 3, 3),
-                Nd4j.create(DataType.FLOAT, 3), Nd4j.create(DataType.FLOAT, 3), dx);
+        step(k, 2, 5);
         return new WeakReference<>(k);
     }
 
