@@ -14,8 +14,9 @@ import org.nd4j.shade.jackson.annotation.JsonProperty;
 import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
+import java.util.Map;
 import java.util.Objects;
-import java.util.function.IntConsumer;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.IntStream;
 
 /**
@@ -49,7 +50,9 @@ import java.util.stream.IntStream;
  * ({@link HostMemory}) multiplies every entry once by its multiplier entry, read from the per-channel factors, so the
  * result is the masked form bit for bit (centre taps included) at one read and one write of the kernel
  * ({@code GradMultHookTest#onTheCpuBackendTheHookIsTheMaskedFormBitForBit}), and adds the L2 term in the same pass;
- * the ND4J passes above serve CUDA.
+ * attached with {@link #sgdInTorchSgdStep} (what {@code RepOptimizer} attaches with {@link TorchSgd}) even that pass
+ * is left to the updater, which computes the Grad Mult inside its step ({@link Rows}, {@link DeferredGradMults}). The
+ * ND4J passes above serve CUDA.
  *
  * <p>Layouts: a groups-1 kernel is {@code [out, in, k, k]} c-order; a depthwise kernel is DL4J's
  * {@code DepthwiseConvolution2D} layout {@code [k, k, C, 1]} c-order. DL4J hands over either that rank-4 view or a
@@ -77,6 +80,9 @@ public final class GradMultHook implements Regularization {
     /** The L2 coefficient fused into the pass (0: none); absent from configurations saved before it existed. */
     @JsonProperty("l2")
     private final double l2;
+    /** Whether the pass is left to {@link TorchSgd}'s step; absent from configurations saved before it existed. */
+    @JsonProperty("inSgdStep")
+    private final boolean inSgdStep;
 
     @JsonIgnore
     private transient volatile Factors factors;
@@ -87,7 +93,7 @@ public final class GradMultHook implements Regularization {
      * @param step   {@code BEFORE_UPDATER} (multiply the gradient) or {@code POST_UPDATER} (multiply the update)
      */
     public GradMultHook(BlockScales scales, GradMult.Form form, ApplyStep step) {
-        this(scales, form, step, 0.0);
+        this(scales, form, step, 0.0, false);
     }
 
     /**
@@ -101,14 +107,33 @@ public final class GradMultHook implements Regularization {
      * @return the hook, {@code BEFORE_UPDATER}
      */
     public static GradMultHook sgdWithL2(BlockScales scales, double l2) {
-        return new GradMultHook(scales, GradMult.Form.SGD, ApplyStep.BEFORE_UPDATER, l2);
+        return new GradMultHook(scales, GradMult.Form.SGD, ApplyStep.BEFORE_UPDATER, l2, false);
+    }
+
+    /**
+     * {@link #sgdWithL2}, its pass folded into {@link TorchSgd}'s step on the CPU backend: the hook hands the kernel's
+     * rows over ({@link DeferredGradMults}) and the step computes {@code d = G * M + l2 * W} and the momentum step on
+     * it in one pass, reading {@code G}, {@code W} and the velocity once and writing the update and the velocity once
+     * (five streams over the kernel, where the hook's pass and then the step's move seven). The numbers are those of
+     * the two passes bit for bit. The parameter's updater must be {@link TorchSgd} (or {@link TorchAdam}, which runs
+     * the pass first): list a {@link GradMultStepCheck} after the hook, so that another updater fails the update
+     * before any parameter changes instead of stepping on a gradient without its Grad Mult. Elsewhere (CUDA) the hook
+     * runs its own passes.
+     *
+     * @param scales the block's CSLA scales
+     * @param l2     the L2 coefficient, {@code >= 0}
+     * @return the hook, {@code BEFORE_UPDATER}
+     */
+    public static GradMultHook sgdInTorchSgdStep(BlockScales scales, double l2) {
+        return new GradMultHook(scales, GradMult.Form.SGD, ApplyStep.BEFORE_UPDATER, l2, true);
     }
 
     @JsonCreator
     private GradMultHook(@JsonProperty("scales") BlockScales scales,
                          @JsonProperty("form") GradMult.Form form,
                          @JsonProperty("step") ApplyStep step,
-                         @JsonProperty("l2") double l2) {
+                         @JsonProperty("l2") double l2,
+                         @JsonProperty("inSgdStep") boolean inSgdStep) {
         this.scales = Objects.requireNonNull(scales, "scales");
         this.form = Objects.requireNonNull(form, "form");
         this.step = Objects.requireNonNull(step, "step");
@@ -120,7 +145,12 @@ public final class GradMultHook implements Regularization {
             throw new IllegalArgumentException("block " + scales.block() + ": an L2 term belongs to the SGD form's "
                     + "BEFORE_UPDATER hook, not " + form + " " + step);
         }
+        if (inSgdStep && (form != GradMult.Form.SGD || step != ApplyStep.BEFORE_UPDATER)) {
+            throw new IllegalArgumentException("block " + scales.block() + ": only the SGD form's BEFORE_UPDATER hook "
+                    + "can leave its pass to TorchSgd's step, not " + form + " " + step);
+        }
         this.l2 = l2;
+        this.inSgdStep = inSgdStep;
     }
 
     /** @return the scales this hook derives its factors from */
@@ -138,40 +168,56 @@ public final class GradMultHook implements Regularization {
         return l2;
     }
 
+    /** @return whether the pass is left to {@link TorchSgd}'s step ({@link #sgdInTorchSgdStep}) */
+    public boolean inSgdStep() {
+        return inSgdStep;
+    }
+
     @Override
     public ApplyStep applyStep() {
         return step;
     }
 
-    /** {@code gradView = gradView * M}, plus {@code l2 * param} where this hook carries an L2 term. */
+    /**
+     * {@code gradView = gradView * M}, plus {@code l2 * param} where this hook carries an L2 term; attached with
+     * {@link #sgdInTorchSgdStep}, on the CPU backend, the pass is left to the updater's step that follows
+     * ({@link DeferredGradMults}).
+     */
     @Override
     public void apply(INDArray param, INDArray gradView, double lr, int iteration, int epoch) {
-        if (l2 == 0) {
-            multiply(gradView);
-            return;
-        }
-        if (param == null || param.length() != gradView.length()) {
+        if (l2 != 0 && (param == null || param.length() != gradView.length())) {
             throw new IllegalStateException("block " + scales.block() + ": the L2 term needs the kernel, got "
                     + (param == null ? "none" : Arrays.toString(param.shape())) + " for a gradient of shape "
                     + Arrays.toString(gradView.shape()));
         }
-        if (!multiplyOnHost(gradView, param)) {
+        INDArray kernel = l2 == 0 ? null : param;
+        Rows rows = hostRows(gradView, kernel);
+        if (rows == null) {
             multiplyWithNd4j(gradView);
-            // what L2Regularization.apply runs: d = l2 * W + d
-            Nd4j.exec(new Axpy(param, gradView, gradView, l2));
+            if (kernel != null) {
+                // what L2Regularization.apply runs: d = l2 * W + d
+                Nd4j.exec(new Axpy(kernel, gradView, gradView, l2));
+            }
+        } else if (inSgdStep) {
+            DeferredGradMults.defer(rows);
+        } else {
+            rows.multiplyInPlace();
         }
     }
 
     /**
      * Multiplies {@code gradView} by the Grad Mult in place (no L2 term: what the multiplier alone does to a gradient,
-     * e.g. for {@code GradMultEffectListener}).
+     * e.g. for {@code GradMultEffectListener}); never left to an updater.
      *
      * @param gradView the kernel's gradient (or update): rank 4 in DL4J's layout of the block's kernel, or flat c-order
      * @throws IllegalStateException where its length or shape does not fit the block
      */
     public void multiply(INDArray gradView) {
-        if (!multiplyOnHost(gradView, null)) {
+        Rows rows = hostRows(gradView, null);
+        if (rows == null) {
             multiplyWithNd4j(gradView);
+        } else {
+            rows.multiplyInPlace();
         }
     }
 
@@ -227,155 +273,222 @@ public final class GradMultHook implements Regularization {
     }
 
     /**
-     * The CPU backend's one pass: every entry of a contiguous c-order kernel multiplied once by its multiplier entry,
-     * read from the per-channel factors, straight on the gradient's memory, and where {@code param} is given the L2
-     * term added ({@code d + l2 * W}, the sum {@code L2Regularization}'s {@code Axpy} forms). One rounding per multiply
-     * and add, so the multiplied gradient is the masked form's {@code G * M} bit for bit, with one read and one write
-     * of the kernel (and one read of {@code W}), where ND4J's ops need three passes and a copy of the diagonal (and an
-     * {@code Axpy} for L2), and their fixed cost per op dominates on small kernels. Each row (one output channel;
-     * depthwise: one tap) goes through {@link HostMemory}'s scratch arrays. The float and double variants below are
-     * the same code on primitive arrays, so the JIT can vectorize both.
+     * The CPU backend's pass over this kernel, as rows of contiguous memory (one output channel; depthwise: one tap),
+     * where the gradient (and {@code param}, the kernel, for the L2 term) lives in host memory.
      *
-     * @return false where the data type or memory has no host pass (then the ND4J ops run)
+     * @return null where the data type or memory has no host pass (then the ND4J ops run)
      */
-    private boolean multiplyOnHost(INDArray gradView, INDArray param) {
+    private Rows hostRows(INDArray gradView, INDArray param) {
         if (!HostMemory.addressable(gradView) || param != null && (!HostMemory.addressable(param)
                 || param.dataType() != gradView.dataType())) {
-            return false;
+            return null;
         }
         Factors f = factorsFor(gradView);
-        int taps = scales.kernel() * scales.kernel();
-        int centre = taps / 2;
-        int out = scales.outChannels();
         boolean dw = scales.depthwise();
+        int taps = scales.kernel() * scales.kernel();
+        int out = scales.outChannels();
         int rowCount = dw ? taps : out;
         int rowLength = dw ? out : scales.inChannels() * taps;
         INDArray rows = viewAs(gradView, rowCount, rowLength);
-        int base = (int) rows.offset();
-        int wBase = param == null ? -1 : (int) viewAs(param, rowCount, rowLength).offset();
-        IntConsumer row;
-        if (gradView.dataType() == DataType.FLOAT) {
-            FloatBuffer b = HostMemory.floats(rows);
-            FloatBuffer w = param == null ? null : HostMemory.floats(param);
-            float decay = (float) l2;   // as Axpy takes its coefficient: in the data type
+        INDArray kernel = param == null ? null : viewAs(param, rowCount, rowLength);
+        return new Rows(this, f, rows, kernel);
+    }
+
+    /**
+     * One kernel's Grad Mult on the CPU backend, row by row: the gradient's rows (one output channel; depthwise: one
+     * tap) in host memory and, where the hook carries an L2 term, the kernel's rows. {@link #compute} turns a row of
+     * {@code G} (and of {@code W}) held in a scratch array into {@code d = G * M (+ l2 * W)}; the caller moves the
+     * memory, so the same arithmetic serves the hook's own pass ({@link #multiplyInPlace}) and {@link TorchSgd}'s step,
+     * which computes {@code d} and steps on it in one pass when the hook was attached with
+     * {@link #sgdInTorchSgdStep}.
+     *
+     * <p>Every entry is multiplied once by its multiplier entry, read from the per-channel factors (one rounding per
+     * multiply and add), so {@code d} is the masked form's {@code G * M} bit for bit, with one read and one write of
+     * the kernel (and one read of {@code W}), where ND4J's ops need three passes and a copy of the diagonal (and an
+     * {@code Axpy} for L2), and their fixed cost per op dominates on small kernels. A groups-1 row's multiplier entry
+     * is {@code a * off[j] + c * cen[j]} with the 0/1 patterns of {@link CentreTaps} (exactly {@code a} off the
+     * centre taps and {@code c} on them): one loop the JIT vectorizes, where a strided loop over the centre taps cost
+     * a quarter of the pass. The float and double variants are the same code on primitive arrays.
+     */
+    static final class Rows {
+        final GradMultHook hook;
+        /** The gradient as {@code [rows, rowLength]} c-order (a view of DL4J's gradient); the kernel likewise or null. */
+        final INDArray gradient;
+        final INDArray kernel;
+        final int count;
+        final int length;
+        private final Factors f;
+        private final int taps;
+        private final int centreTap;
+        private final CentreTaps masks;
+
+        private Rows(GradMultHook hook, Factors f, INDArray gradient, INDArray kernel) {
+            this.hook = hook;
+            this.f = f;
+            this.gradient = gradient;
+            this.kernel = kernel;
+            this.count = (int) gradient.size(0);
+            this.length = (int) gradient.size(1);
+            this.taps = hook.scales.kernel() * hook.scales.kernel();
+            this.centreTap = taps / 2;
+            this.masks = hook.scales.depthwise() ? null : CentreTaps.of(length / taps, taps);
+        }
+
+        /** @return the block's name (for messages) */
+        String block() {
+            return hook.scales.block();
+        }
+
+        /** @return the L2 coefficient as the hook's pass applies it */
+        private float decayFloat() {
+            return (float) hook.l2;   // as Axpy takes its coefficient: in the data type
+        }
+
+        /** The hook's own pass: {@code d} computed and written back row by row, over several threads where long. */
+        void multiplyInPlace() {
+            int at = (int) gradient.offset();
+            int wAt = kernel == null ? -1 : (int) kernel.offset();
+            if (gradient.dataType() == DataType.FLOAT) {
+                FloatBuffer g = HostMemory.floats(gradient);
+                FloatBuffer w = kernel == null ? null : HostMemory.floats(kernel);
+                HostMemory.forEach(count, gradient.length(), r -> {
+                    float[] x = HostMemory.floatScratch(0, length);
+                    float[] y = w == null ? null : HostMemory.floatScratch(1, length);
+                    HostMemory.read(g, at + r * length, x, length);
+                    if (w != null) {
+                        HostMemory.read(w, wAt + r * length, y, length);
+                    }
+                    compute(r, x, y);
+                    HostMemory.write(g, at + r * length, x, length);
+                });
+            } else {
+                DoubleBuffer g = HostMemory.doubles(gradient);
+                DoubleBuffer w = kernel == null ? null : HostMemory.doubles(kernel);
+                HostMemory.forEach(count, gradient.length(), r -> {
+                    double[] x = HostMemory.doubleScratch(0, length);
+                    double[] y = w == null ? null : HostMemory.doubleScratch(1, length);
+                    HostMemory.read(g, at + r * length, x, length);
+                    if (w != null) {
+                        HostMemory.read(w, wAt + r * length, y, length);
+                    }
+                    compute(r, x, y);
+                    HostMemory.write(g, at + r * length, x, length);
+                });
+            }
+            HostMemory.keepAlive(gradient, kernel);
+        }
+
+        /**
+         * Row {@code r}: {@code x[0..length)} holds the gradient's row and becomes {@code d}; {@code y} holds the
+         * kernel's row where there is an L2 term (else it is not read).
+         */
+        void compute(int r, float[] x, float[] y) {
             float[][] m = f.hostFloat;
-            row = dw ? t -> multiplyRow(b, base + t * rowLength, rowLength, t == centre ? m[1] : m[0],
-                    w, wBase + t * rowLength, decay)
-                    : o -> multiplyKernelRow(b, base + o * rowLength, rowLength, taps, centre, m[0][o], m[1][o],
-                    m[2][o], o, w, wBase + o * rowLength, decay);
-        } else {
-            DoubleBuffer b = HostMemory.doubles(rows);
-            DoubleBuffer w = param == null ? null : HostMemory.doubles(param);
-            row = dw ? t -> multiplyRow(b, base + t * rowLength, rowLength, t == centre ? f.hostCentre : f.hostAll,
-                    w, wBase + t * rowLength, l2)
-                    : o -> multiplyKernelRow(b, base + o * rowLength, rowLength, taps, centre, f.hostAll[o],
-                    f.hostCentre[o], f.hostDiagonal[o], o, w, wBase + o * rowLength, l2);
+            float decay = kernel == null ? 0f : decayFloat();
+            if (masks == null) {
+                float[] factor = r == centreTap ? m[1] : m[0];
+                for (int c = 0; c < length; c++) {
+                    x[c] *= factor[c];
+                }
+                if (kernel != null) {
+                    for (int c = 0; c < length; c++) {
+                        x[c] += decay * y[c];
+                    }
+                }
+                return;
+            }
+            float a = m[0][r];
+            float c = m[1][r];
+            float[] off = masks.offFloat;
+            float[] cen = masks.centreFloat;
+            int diagonal = r < length / taps ? r * taps + centreTap : -1;   // the o == i centre entry, if any
+            float gd = diagonal < 0 ? 0f : x[diagonal];
+            if (kernel == null) {
+                for (int j = 0; j < length; j++) {
+                    x[j] *= a * off[j] + c * cen[j];
+                }
+                if (diagonal >= 0) {
+                    x[diagonal] = gd * m[2][r];
+                }
+            } else {
+                for (int j = 0; j < length; j++) {
+                    x[j] = x[j] * (a * off[j] + c * cen[j]) + decay * y[j];
+                }
+                if (diagonal >= 0) {
+                    x[diagonal] = gd * m[2][r] + decay * y[diagonal];
+                }
+            }
         }
-        HostMemory.forEach(rowCount, rows.length(), row);
-        HostMemory.keepAlive(gradView, param);
-        return true;
+
+        /** {@link #compute(int, float[], float[])} in double. */
+        void compute(int r, double[] x, double[] y) {
+            double decay = kernel == null ? 0.0 : hook.l2;
+            if (masks == null) {
+                double[] factor = r == centreTap ? f.hostCentre : f.hostAll;
+                for (int c = 0; c < length; c++) {
+                    x[c] *= factor[c];
+                }
+                if (kernel != null) {
+                    for (int c = 0; c < length; c++) {
+                        x[c] += decay * y[c];
+                    }
+                }
+                return;
+            }
+            double a = f.hostAll[r];
+            double c = f.hostCentre[r];
+            double[] off = masks.offDouble;
+            double[] cen = masks.centreDouble;
+            int diagonal = r < length / taps ? r * taps + centreTap : -1;
+            double gd = diagonal < 0 ? 0.0 : x[diagonal];
+            if (kernel == null) {
+                for (int j = 0; j < length; j++) {
+                    x[j] *= a * off[j] + c * cen[j];
+                }
+                if (diagonal >= 0) {
+                    x[diagonal] = gd * f.hostDiagonal[r];
+                }
+            } else {
+                for (int j = 0; j < length; j++) {
+                    x[j] = x[j] * (a * off[j] + c * cen[j]) + decay * y[j];
+                }
+                if (diagonal >= 0) {
+                    x[diagonal] = gd * f.hostDiagonal[r] + decay * y[diagonal];
+                }
+            }
+        }
     }
 
     /**
-     * One output channel's row {@code [in, taps]} at {@code at}: times {@code a} off the centre taps, the centre taps
-     * times {@code centre} ({@code diagonal} at input channel {@code o}), each entry multiplied once; then, where
-     * {@code w} is given, plus {@code decay} times the kernel's row at {@code wAt}.
+     * The 0/1 patterns of a groups-1 kernel row {@code [in, taps]}: {@code off} is 1 off the centre taps, {@code centre}
+     * 1 on them. {@code a * off[j] + c * centre[j]} is then exactly {@code a} or {@code c} (one term is a product by 1,
+     * the other a signed zero), for finite factors. Shared by every kernel of one row shape (a few KB each, built once).
      */
-    private static void multiplyKernelRow(FloatBuffer b, int at, int length, int taps, int centreTap, float a,
-                                          float centre, float diagonal, int o, FloatBuffer w, int wAt, float decay) {
-        int in = length / taps;
-        float[] x = HostMemory.floatScratch(0, length + in);
-        HostMemory.read(b, at, x, length);
-        for (int i = 0; i < in; i++) {
-            x[length + i] = x[i * taps + centreTap];   // the centre taps' G, before the row is scaled
-        }
-        if (w == null) {
-            for (int j = 0; j < length; j++) {
-                x[j] *= a;
-            }
-            for (int i = 0; i < in; i++) {
-                x[i * taps + centreTap] = x[length + i] * (i == o ? diagonal : centre);
-            }
-        } else {
-            float[] y = HostMemory.floatScratch(1, length);
-            HostMemory.read(w, wAt, y, length);
-            for (int j = 0; j < length; j++) {
-                x[j] = x[j] * a + decay * y[j];
-            }
-            for (int i = 0; i < in; i++) {
-                int c = i * taps + centreTap;
-                x[c] = x[length + i] * (i == o ? diagonal : centre) + decay * y[c];
-            }
-        }
-        HostMemory.write(b, at, x, length);
-    }
+    private static final class CentreTaps {
+        private static final Map<Long, CentreTaps> SHAPES = new ConcurrentHashMap<>();
+        final float[] offFloat;
+        final float[] centreFloat;
+        final double[] offDouble;
+        final double[] centreDouble;
 
-    private static void multiplyKernelRow(DoubleBuffer b, int at, int length, int taps, int centreTap, double a,
-                                          double centre, double diagonal, int o, DoubleBuffer w, int wAt,
-                                          double decay) {
-        int in = length / taps;
-        double[] x = HostMemory.doubleScratch(0, length + in);
-        HostMemory.read(b, at, x, length);
-        for (int i = 0; i < in; i++) {
-            x[length + i] = x[i * taps + centreTap];
-        }
-        if (w == null) {
+        private CentreTaps(int in, int taps) {
+            int length = in * taps;
+            offDouble = new double[length];
+            centreDouble = new double[length];
+            offFloat = new float[length];
+            centreFloat = new float[length];
             for (int j = 0; j < length; j++) {
-                x[j] *= a;
-            }
-            for (int i = 0; i < in; i++) {
-                x[i * taps + centreTap] = x[length + i] * (i == o ? diagonal : centre);
-            }
-        } else {
-            double[] y = HostMemory.doubleScratch(1, length);
-            HostMemory.read(w, wAt, y, length);
-            for (int j = 0; j < length; j++) {
-                x[j] = x[j] * a + decay * y[j];
-            }
-            for (int i = 0; i < in; i++) {
-                int c = i * taps + centreTap;
-                x[c] = x[length + i] * (i == o ? diagonal : centre) + decay * y[c];
+                boolean centre = j % taps == taps / 2;
+                offDouble[j] = centre ? 0 : 1;
+                centreDouble[j] = centre ? 1 : 0;
+                offFloat[j] = (float) offDouble[j];
+                centreFloat[j] = (float) centreDouble[j];
             }
         }
-        HostMemory.write(b, at, x, length);
-    }
 
-    /**
-     * A row of {@code length} values at {@code at}, entry {@code c} times {@code factor[c]} (a depthwise tap), plus
-     * {@code decay} times the kernel's row at {@code wAt} where {@code w} is given.
-     */
-    private static void multiplyRow(FloatBuffer b, int at, int length, float[] factor, FloatBuffer w, int wAt,
-                                    float decay) {
-        float[] x = HostMemory.floatScratch(0, length);
-        HostMemory.read(b, at, x, length);
-        for (int c = 0; c < length; c++) {
-            x[c] *= factor[c];
+        static CentreTaps of(int in, int taps) {
+            return SHAPES.computeIfAbsent(((long) in << 32) | taps, key -> new CentreTaps(in, taps));
         }
-        if (w != null) {
-            float[] y = HostMemory.floatScratch(1, length);
-            HostMemory.read(w, wAt, y, length);
-            for (int c = 0; c < length; c++) {
-                x[c] += decay * y[c];
-            }
-        }
-        HostMemory.write(b, at, x, length);
-    }
-
-    private static void multiplyRow(DoubleBuffer b, int at, int length, double[] factor, DoubleBuffer w, int wAt,
-                                    double decay) {
-        double[] x = HostMemory.doubleScratch(0, length);
-        HostMemory.read(b, at, x, length);
-        for (int c = 0; c < length; c++) {
-            x[c] *= factor[c];
-        }
-        if (w != null) {
-            double[] y = HostMemory.doubleScratch(1, length);
-            HostMemory.read(w, wAt, y, length);
-            for (int c = 0; c < length; c++) {
-                x[c] += decay * y[c];
-            }
-        }
-        HostMemory.write(b, at, x, length);
     }
 
     /**
@@ -526,7 +639,7 @@ public final class GradMultHook implements Regularization {
 
     @Override
     public Regularization clone() {
-        return new GradMultHook(scales, form, step, l2);
+        return new GradMultHook(scales, form, step, l2, inSgdStep);
     }
 
     @Override
@@ -539,16 +652,17 @@ public final class GradMultHook implements Regularization {
         }
         GradMultHook that = (GradMultHook) o;
         return scales.equals(that.scales) && form == that.form && step == that.step
-                && Double.compare(l2, that.l2) == 0;
+                && Double.compare(l2, that.l2) == 0 && inSgdStep == that.inSgdStep;
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(scales, form, step, l2);
+        return Objects.hash(scales, form, step, l2, inSgdStep);
     }
 
     @Override
     public String toString() {
-        return "GradMultHook{" + scales.block() + ", " + form + ", " + step + (l2 == 0 ? "" : ", l2=" + l2) + "}";
+        return "GradMultHook{" + scales.block() + ", " + form + ", " + step + (l2 == 0 ? "" : ", l2=" + l2)
+                + (inSgdStep ? ", in TorchSgd's step" : "") + "}";
     }
 }

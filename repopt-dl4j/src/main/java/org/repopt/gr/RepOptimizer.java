@@ -45,9 +45,10 @@ import java.util.Objects;
  *       {@code IUpdater} may replace it);</li>
  *   <li>SGD form: gives each assigned kernel one {@link GradMultHook} that carries the L2 term, so
  *       {@code d = grad * M + wd * W} before the updater in one pass over the kernel (the same numbers as the list
- *       {@code [GradMultHook, L2Regularization(wd)]}); other conv and dense weights get {@code L2(wd)}; BN
- *       parameters and biases get nothing. AdamW form: {@code [GradMultHook(before), GradMultHook(after),
- *       WeightDecay(wd, lr-scaled)]} with {@link TorchAdam};</li>
+ *       {@code [GradMultHook, L2Regularization(wd)]}); with {@link TorchSgd} that pass is folded into the updater's
+ *       step ({@link GradMultHook#sgdInTorchSgdStep}, followed by a {@link GradMultStepCheck}); other conv and dense
+ *       weights get {@code L2(wd)}; BN parameters and biases get nothing. AdamW form:
+ *       {@code [GradMultHook(before), GradMultHook(after), WeightDecay(wd, lr-scaled)]} with {@link TorchAdam};</li>
  *   <li>refuses gradient normalization or clipping, which breaks the equivalence;</li>
  *   <li>initializes the network and applies the Rule of Initialization ({@link Reinit}) unless
  *       {@link Builder#fineTune()} is set.</li>
@@ -302,7 +303,7 @@ public final class RepOptimizer {
                 base.setBiasUpdater(null);
                 base.setRegularizationBias(new ArrayList<>());
                 base.setRegularization(layer instanceof BatchNormalization ? new ArrayList<>()
-                        : weightRegularization(assignment.scalesOf(e.getKey())));
+                        : weightRegularization(assignment.scalesOf(e.getKey()), u));
             }
             return out;
         }
@@ -437,8 +438,15 @@ public final class RepOptimizer {
                     : new TorchAdam(learningRate, beta1, beta2, epsilon);
         }
 
-        private List<Regularization> weightRegularization(BlockScales blockScales) {
+        private List<Regularization> weightRegularization(BlockScales blockScales, IUpdater u) {
             List<Regularization> list = new ArrayList<>();
+            if (blockScales != null && form == GradMult.Form.SGD && u instanceof TorchSgd) {
+                // d = G * M + wd * W and the momentum step in one pass over the kernel, inside TorchSgd's step;
+                // the check fails an update whose updater did not take the Grad Mult (say, replaced in fine-tuning)
+                list.add(GradMultHook.sgdInTorchSgdStep(blockScales, weightDecay));
+                list.add(new GradMultStepCheck(blockScales.block()));
+                return list;
+            }
             if (blockScales != null && form == GradMult.Form.SGD && weightDecay > 0) {
                 // one pass over the kernel for d = G * M + wd * W, the same numbers as [hook, L2(wd)]
                 list.add(GradMultHook.sgdWithL2(blockScales, weightDecay));

@@ -13,7 +13,10 @@ import org.nd4j.shade.jackson.annotation.JsonProperty;
 
 import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
+import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Comparator;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
@@ -127,8 +130,9 @@ public final class TorchSgd extends TorchUpdater {
      * pass touch the gradient twice (on 50 M float values: 38 ms, against 49-55 ms for ND4J's Nesterov kernel alone, in
      * a one-off microbenchmark). The numbers are the ND4J passes' bit for bit without Nesterov and within the
      * roundings of two products with it: ND4J's AVX2 build fuses its multiply-adds, the Java pass rounds each product
-     * as the plain x86-64 build does ({@code TorchUpdatersTest#theHostPassIsTheNd4jStep}). Elsewhere (CUDA, or arrays
-     * that are not contiguous) the ND4J passes run.
+     * as the plain x86-64 build does ({@code TorchUpdatersTest#theHostPassIsTheNd4jStep}). Over a kernel whose hook left
+     * its Grad Mult to this step ({@link GradMultHook#sgdInTorchSgdStep}) the same pass computes {@code d} first, row by
+     * row. Elsewhere (CUDA, or arrays that are not contiguous) the ND4J passes run, after any handed-over Grad Mult.
      */
     private static final class Updater extends TorchUpdater.State<TorchSgd> {
         private static final String VELOCITY = "velocity";
@@ -175,16 +179,21 @@ public final class TorchSgd extends TorchUpdater {
 
         @Override
         public void applyUpdater(INDArray gradient, int iteration, int epoch) {
+            // the Grad Mults that hooks of this block left to this step (GradMultHook.sgdInTorchSgdStep)
+            List<GradMultHook.Rows> deferred = DeferredGradMults.take();
             double lr = config.getLearningRate(iteration, epoch);
-            if (config.momentum == 0) {
-                gradient.muli(lr);
-                return;
-            }
-            if (velocity == null) {
+            if (config.momentum != 0 && velocity == null) {
                 throw new IllegalStateException("TorchSgd has not been given its state view");
             }
-            if (HostStep.applies(gradient, velocity)) {
-                HostStep.run(gradient, velocity, config.momentum, config.nesterov, lr);
+            if (config.momentum != 0 && HostStep.applies(gradient, velocity)) {
+                HostStep.run(gradient, velocity, config.momentum, config.nesterov, lr, deferred);
+                return;
+            }
+            for (GradMultHook.Rows rows : deferred) {
+                rows.multiplyInPlace();
+            }
+            if (config.momentum == 0) {
+                gradient.muli(lr);
                 return;
             }
             applyWithNd4j(gradient, velocity, config.momentum, config.nesterov, lr);
@@ -227,13 +236,55 @@ public final class TorchSgd extends TorchUpdater {
         }
 
         static void run(INDArray gradient, INDArray velocity, double momentum, boolean nesterov, double lr) {
+            run(gradient, velocity, momentum, nesterov, lr, Collections.emptyList());
+        }
+
+        /**
+         * The step, with the Grad Mult of each kernel in {@code deferred} computed inside it: over a kernel's rows,
+         * {@code d = G * M (+ l2 * W)} then the step on {@code d}, row by row ({@link GradMultHook.Rows#compute}); the
+         * rest of the gradient chunk by chunk.
+         *
+         * @param deferred kernels whose gradients lie inside {@code gradient} (the hooks of this updater's block)
+         * @throws IllegalStateException where a kernel's gradient does not lie inside {@code gradient}, apart from the
+         *     others
+         */
+        static void run(INDArray gradient, INDArray velocity, double momentum, boolean nesterov, double lr,
+                        List<GradMultHook.Rows> deferred) {
             long length = gradient.length();
-            int chunks = (int) ((length + CHUNK - 1) / CHUNK);
             int g0 = (int) gradient.offset();
             int v0 = (int) velocity.offset();
+            List<GradMultHook.Rows> kernels = new ArrayList<>(deferred);
+            kernels.sort(Comparator.comparingLong(k -> k.gradient.offset()));
+            long done = 0;
+            for (GradMultHook.Rows k : kernels) {
+                long start = k.gradient.offset() - g0;
+                if (k.gradient.data().address() != gradient.data().address() || start < done
+                        || start + k.gradient.length() > length || k.gradient.dataType() != gradient.dataType()) {
+                    throw new IllegalStateException("block " + k.block() + ": the Grad Mult its hook left to "
+                            + "TorchSgd's step is for a gradient that does not lie inside this step's ("
+                            + k.gradient.length() + " values at " + start + " of " + length + ", or overlapping "
+                            + "another kernel's)");
+                }
+                steps(gradient, velocity, g0 + done, v0 + done, start - done, momentum, nesterov, lr);
+                kernelStep(k, velocity, v0 + start, momentum, nesterov, lr);
+                done = start + k.gradient.length();
+            }
+            steps(gradient, velocity, g0 + done, v0 + done, length - done, momentum, nesterov, lr);
+            HostMemory.keepAlive(gradient, velocity);
+        }
+
+        /** The step over {@code length} values from index {@code g} of the gradient's and {@code v} of the velocity's buffer. */
+        private static void steps(INDArray gradient, INDArray velocity, long g, long v, long length, double momentum,
+                                  boolean nesterov, double lr) {
+            if (length == 0) {
+                return;
+            }
+            int chunks = (int) ((length + CHUNK - 1) / CHUNK);
+            int g0 = (int) g;
+            int v0 = (int) v;
             if (gradient.dataType() == DataType.FLOAT) {
-                FloatBuffer g = HostMemory.floats(gradient);
-                FloatBuffer v = HostMemory.floats(velocity);
+                FloatBuffer gb = HostMemory.floats(gradient);
+                FloatBuffer vb = HostMemory.floats(velocity);
                 float m = (float) momentum;
                 float rate = (float) (nesterov ? lr : -lr);
                 HostMemory.forEach(chunks, length, c -> {
@@ -241,29 +292,79 @@ public final class TorchSgd extends TorchUpdater {
                     int n = (int) Math.min(CHUNK, length - from);
                     float[] x = HostMemory.floatScratch(0, n);
                     float[] y = HostMemory.floatScratch(1, n);
-                    HostMemory.read(g, g0 + from, x, n);
-                    HostMemory.read(v, v0 + from, y, n);
+                    HostMemory.read(gb, g0 + from, x, n);
+                    HostMemory.read(vb, v0 + from, y, n);
                     step(x, y, n, m, nesterov, rate);
-                    HostMemory.write(g, g0 + from, x, n);
-                    HostMemory.write(v, v0 + from, y, n);
+                    HostMemory.write(gb, g0 + from, x, n);
+                    HostMemory.write(vb, v0 + from, y, n);
                 });
             } else {
-                DoubleBuffer g = HostMemory.doubles(gradient);
-                DoubleBuffer v = HostMemory.doubles(velocity);
+                DoubleBuffer gb = HostMemory.doubles(gradient);
+                DoubleBuffer vb = HostMemory.doubles(velocity);
                 double rate = nesterov ? lr : -lr;
                 HostMemory.forEach(chunks, length, c -> {
                     int from = c * CHUNK;
                     int n = (int) Math.min(CHUNK, length - from);
                     double[] x = HostMemory.doubleScratch(0, n);
                     double[] y = HostMemory.doubleScratch(1, n);
-                    HostMemory.read(g, g0 + from, x, n);
-                    HostMemory.read(v, v0 + from, y, n);
+                    HostMemory.read(gb, g0 + from, x, n);
+                    HostMemory.read(vb, v0 + from, y, n);
                     step(x, y, n, momentum, nesterov, rate);
-                    HostMemory.write(g, g0 + from, x, n);
-                    HostMemory.write(v, v0 + from, y, n);
+                    HostMemory.write(gb, g0 + from, x, n);
+                    HostMemory.write(vb, v0 + from, y, n);
                 });
             }
-            HostMemory.keepAlive(gradient, velocity);
+        }
+
+        /**
+         * One kernel's Grad Mult and step, row by row: its gradient row (and kernel row) read, {@code d} computed,
+         * the velocity row read into the kernel row's scratch (no longer needed), the step taken, both written.
+         */
+        private static void kernelStep(GradMultHook.Rows k, INDArray velocity, long v, double momentum,
+                                       boolean nesterov, double lr) {
+            int n = k.length;
+            int g0 = (int) k.gradient.offset();
+            int w0 = k.kernel == null ? -1 : (int) k.kernel.offset();
+            int v0 = (int) v;
+            if (k.gradient.dataType() == DataType.FLOAT) {
+                FloatBuffer gb = HostMemory.floats(k.gradient);
+                FloatBuffer wb = k.kernel == null ? null : HostMemory.floats(k.kernel);
+                FloatBuffer vb = HostMemory.floats(velocity);
+                float m = (float) momentum;
+                float rate = (float) (nesterov ? lr : -lr);
+                HostMemory.forEach(k.count, k.gradient.length(), r -> {
+                    float[] x = HostMemory.floatScratch(0, n);
+                    float[] y = HostMemory.floatScratch(1, n);
+                    HostMemory.read(gb, g0 + r * n, x, n);
+                    if (wb != null) {
+                        HostMemory.read(wb, w0 + r * n, y, n);
+                    }
+                    k.compute(r, x, y);
+                    HostMemory.read(vb, v0 + r * n, y, n);
+                    step(x, y, n, m, nesterov, rate);
+                    HostMemory.write(gb, g0 + r * n, x, n);
+                    HostMemory.write(vb, v0 + r * n, y, n);
+                });
+            } else {
+                DoubleBuffer gb = HostMemory.doubles(k.gradient);
+                DoubleBuffer wb = k.kernel == null ? null : HostMemory.doubles(k.kernel);
+                DoubleBuffer vb = HostMemory.doubles(velocity);
+                double rate = nesterov ? lr : -lr;
+                HostMemory.forEach(k.count, k.gradient.length(), r -> {
+                    double[] x = HostMemory.doubleScratch(0, n);
+                    double[] y = HostMemory.doubleScratch(1, n);
+                    HostMemory.read(gb, g0 + r * n, x, n);
+                    if (wb != null) {
+                        HostMemory.read(wb, w0 + r * n, y, n);
+                    }
+                    k.compute(r, x, y);
+                    HostMemory.read(vb, v0 + r * n, y, n);
+                    step(x, y, n, momentum, nesterov, rate);
+                    HostMemory.write(gb, g0 + r * n, x, n);
+                    HostMemory.write(vb, v0 + r * n, y, n);
+                });
+            }
+            HostMemory.keepAlive(k.gradient, k.kernel);
         }
 
         /** {@code d} in, update out; {@code v} in and out; {@code rate} is {@code lr} (Nesterov) or {@code -lr}. */

@@ -163,9 +163,10 @@ class ScaleAssignmentTest {
         var layers = conf.getVertices();
         var conv = (ConvolutionLayer) ((org.deeplearning4j.nn.conf.graph.LayerVertex) layers
                 .get(LayerNames.conv("stage0"))).getLayerConf().getLayer();
-        // one hook carrying the L2 term: d = G * M + wd * W in one pass
-        assertEquals(1, conv.getRegularization().size());
-        assertEquals(1e-3, ((GradMultHook) conv.getRegularization().get(0)).l2());
+        // one hook carrying the L2 term, d = G * M + wd * W inside TorchSgd's step, and the check that the step took it
+        assertEquals(List.of(GradMultHook.sgdInTorchSgdStep(scales.get(0), 1e-3),
+                new GradMultStepCheck(scales.get(0).block())),
+                conv.getRegularization());
         var bn = (BatchNormalization) ((org.deeplearning4j.nn.conf.graph.LayerVertex) layers
                 .get(LayerNames.bn("stage0"))).getLayerConf().getLayer();
         assertTrue(bn.getRegularization().isEmpty() && bn.getRegularizationBias().isEmpty());

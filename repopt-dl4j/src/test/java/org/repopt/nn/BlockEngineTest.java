@@ -8,6 +8,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.repopt.backend.OneDnn;
 import org.repopt.gr.GradMultHook;
+import org.repopt.gr.GradMultStepCheck;
 import org.repopt.gr.RepOptimizer;
 import org.repopt.model.LayerNames;
 import org.repopt.model.RepOptVgg;
@@ -50,8 +51,10 @@ class BlockEngineTest {
         // The Rule of Initialization and the hooks are the same: Grad Mult with L2 on W, nothing on gamma/beta.
         assertEquals(plain.params(), fused.params());
         ConvBnReluLayer layer = (ConvBnReluLayer) fused.getLayer(stem).conf().getLayer();
-        assertEquals(1, layer.getRegularizationByParam("W").size());
+        assertEquals(2, layer.getRegularizationByParam("W").size());
         assertEquals(1e-3, ((GradMultHook) layer.getRegularizationByParam("W").get(0)).l2());
+        assertTrue(((GradMultHook) layer.getRegularizationByParam("W").get(0)).inSgdStep());
+        assertInstanceOf(GradMultStepCheck.class, layer.getRegularizationByParam("W").get(1));
         assertEquals(null, layer.getRegularizationByParam("gamma"));
         DataSet ds = TinySpecs.batch(spec, 7, 11, DataType.FLOAT);
         for (int i = 0; i < 3; i++) {
