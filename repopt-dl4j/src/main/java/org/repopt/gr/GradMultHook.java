@@ -11,6 +11,7 @@ import org.nd4j.shade.jackson.annotation.JsonCreator;
 import org.nd4j.shade.jackson.annotation.JsonIgnore;
 import org.nd4j.shade.jackson.annotation.JsonProperty;
 
+import java.lang.ref.Reference;
 import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
@@ -346,36 +347,65 @@ public final class GradMultHook implements Regularization {
 
         /** The hook's own pass: {@code d} computed and written back row by row, over several threads where long. */
         void multiplyInPlace() {
-            int at = (int) gradient.offset();
-            int wAt = kernel == null ? -1 : (int) kernel.offset();
+            run(null, 0, 0.0, false, 0.0);
+        }
+
+        /**
+         * Row by row (over several threads where long): the gradient's row (and the kernel's) read, {@code d}
+         * computed; where {@code velocity} is given, its row read into the kernel row's scratch (no longer needed) and
+         * {@link TorchSgd}'s step taken on both ({@link TorchSgd.HostStep#step}); then written back.
+         *
+         * @param velocity the velocity, or null for the Grad Mult alone
+         * @param v        the index of this kernel's first velocity value in {@code velocity}'s buffer
+         */
+        void run(INDArray velocity, long v, double momentum, boolean nesterov, double lr) {
+            int g0 = (int) gradient.offset();
+            int w0 = kernel == null ? -1 : (int) kernel.offset();
+            int v0 = (int) v;
             if (gradient.dataType() == DataType.FLOAT) {
-                FloatBuffer g = HostMemory.floats(gradient);
-                FloatBuffer w = kernel == null ? null : HostMemory.floats(kernel);
+                FloatBuffer gb = HostMemory.floats(gradient);
+                FloatBuffer wb = kernel == null ? null : HostMemory.floats(kernel);
+                FloatBuffer vb = velocity == null ? null : HostMemory.floats(velocity);
+                float m = (float) momentum;
+                float rate = (float) (nesterov ? lr : -lr);
                 HostMemory.forEach(count, gradient.length(), r -> {
                     float[] x = HostMemory.floatScratch(0, length);
-                    float[] y = w == null ? null : HostMemory.floatScratch(1, length);
-                    HostMemory.read(g, at + r * length, x, length);
-                    if (w != null) {
-                        HostMemory.read(w, wAt + r * length, y, length);
+                    float[] y = HostMemory.floatScratch(1, length);
+                    HostMemory.read(gb, g0 + r * length, x, length);
+                    if (wb != null) {
+                        HostMemory.read(wb, w0 + r * length, y, length);
                     }
                     compute(r, x, y);
-                    HostMemory.write(g, at + r * length, x, length);
+                    if (vb != null) {
+                        HostMemory.read(vb, v0 + r * length, y, length);
+                        TorchSgd.HostStep.step(x, y, length, m, nesterov, rate);
+                        HostMemory.write(vb, v0 + r * length, y, length);
+                    }
+                    HostMemory.write(gb, g0 + r * length, x, length);
                 });
             } else {
-                DoubleBuffer g = HostMemory.doubles(gradient);
-                DoubleBuffer w = kernel == null ? null : HostMemory.doubles(kernel);
+                DoubleBuffer gb = HostMemory.doubles(gradient);
+                DoubleBuffer wb = kernel == null ? null : HostMemory.doubles(kernel);
+                DoubleBuffer vb = velocity == null ? null : HostMemory.doubles(velocity);
+                double rate = nesterov ? lr : -lr;
                 HostMemory.forEach(count, gradient.length(), r -> {
                     double[] x = HostMemory.doubleScratch(0, length);
-                    double[] y = w == null ? null : HostMemory.doubleScratch(1, length);
-                    HostMemory.read(g, at + r * length, x, length);
-                    if (w != null) {
-                        HostMemory.read(w, wAt + r * length, y, length);
+                    double[] y = HostMemory.doubleScratch(1, length);
+                    HostMemory.read(gb, g0 + r * length, x, length);
+                    if (wb != null) {
+                        HostMemory.read(wb, w0 + r * length, y, length);
                     }
                     compute(r, x, y);
-                    HostMemory.write(g, at + r * length, x, length);
+                    if (vb != null) {
+                        HostMemory.read(vb, v0 + r * length, y, length);
+                        TorchSgd.HostStep.step(x, y, length, momentum, nesterov, rate);
+                        HostMemory.write(vb, v0 + r * length, y, length);
+                    }
+                    HostMemory.write(gb, g0 + r * length, x, length);
                 });
             }
             HostMemory.keepAlive(gradient, kernel);
+            Reference.reachabilityFence(velocity);
         }
 
         /**

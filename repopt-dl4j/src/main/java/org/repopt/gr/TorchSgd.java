@@ -241,7 +241,7 @@ public final class TorchSgd extends TorchUpdater {
 
         /**
          * The step, with the Grad Mult of each kernel in {@code deferred} computed inside it: over a kernel's rows,
-         * {@code d = G * M (+ l2 * W)} then the step on {@code d}, row by row ({@link GradMultHook.Rows#compute}); the
+         * {@code d = G * M (+ l2 * W)} then the step on {@code d}, row by row ({@link GradMultHook.Rows#run}); the
          * rest of the gradient chunk by chunk.
          *
          * @param deferred kernels whose gradients lie inside {@code gradient} (the hooks of this updater's block)
@@ -266,7 +266,7 @@ public final class TorchSgd extends TorchUpdater {
                             + "another kernel's)");
                 }
                 steps(gradient, velocity, g0 + done, v0 + done, start - done, momentum, nesterov, lr);
-                kernelStep(k, velocity, v0 + start, momentum, nesterov, lr);
+                k.run(velocity, v0 + start, momentum, nesterov, lr);
                 done = start + k.gradient.length();
             }
             steps(gradient, velocity, g0 + done, v0 + done, length - done, momentum, nesterov, lr);
@@ -316,59 +316,8 @@ public final class TorchSgd extends TorchUpdater {
             }
         }
 
-        /**
-         * One kernel's Grad Mult and step, row by row: its gradient row (and kernel row) read, {@code d} computed,
-         * the velocity row read into the kernel row's scratch (no longer needed), the step taken, both written.
-         */
-        private static void kernelStep(GradMultHook.Rows k, INDArray velocity, long v, double momentum,
-                                       boolean nesterov, double lr) {
-            int n = k.length;
-            int g0 = (int) k.gradient.offset();
-            int w0 = k.kernel == null ? -1 : (int) k.kernel.offset();
-            int v0 = (int) v;
-            if (k.gradient.dataType() == DataType.FLOAT) {
-                FloatBuffer gb = HostMemory.floats(k.gradient);
-                FloatBuffer wb = k.kernel == null ? null : HostMemory.floats(k.kernel);
-                FloatBuffer vb = HostMemory.floats(velocity);
-                float m = (float) momentum;
-                float rate = (float) (nesterov ? lr : -lr);
-                HostMemory.forEach(k.count, k.gradient.length(), r -> {
-                    float[] x = HostMemory.floatScratch(0, n);
-                    float[] y = HostMemory.floatScratch(1, n);
-                    HostMemory.read(gb, g0 + r * n, x, n);
-                    if (wb != null) {
-                        HostMemory.read(wb, w0 + r * n, y, n);
-                    }
-                    k.compute(r, x, y);
-                    HostMemory.read(vb, v0 + r * n, y, n);
-                    step(x, y, n, m, nesterov, rate);
-                    HostMemory.write(gb, g0 + r * n, x, n);
-                    HostMemory.write(vb, v0 + r * n, y, n);
-                });
-            } else {
-                DoubleBuffer gb = HostMemory.doubles(k.gradient);
-                DoubleBuffer wb = k.kernel == null ? null : HostMemory.doubles(k.kernel);
-                DoubleBuffer vb = HostMemory.doubles(velocity);
-                double rate = nesterov ? lr : -lr;
-                HostMemory.forEach(k.count, k.gradient.length(), r -> {
-                    double[] x = HostMemory.doubleScratch(0, n);
-                    double[] y = HostMemory.doubleScratch(1, n);
-                    HostMemory.read(gb, g0 + r * n, x, n);
-                    if (wb != null) {
-                        HostMemory.read(wb, w0 + r * n, y, n);
-                    }
-                    k.compute(r, x, y);
-                    HostMemory.read(vb, v0 + r * n, y, n);
-                    step(x, y, n, momentum, nesterov, rate);
-                    HostMemory.write(gb, g0 + r * n, x, n);
-                    HostMemory.write(vb, v0 + r * n, y, n);
-                });
-            }
-            HostMemory.keepAlive(k.gradient, k.kernel);
-        }
-
         /** {@code d} in, update out; {@code v} in and out; {@code rate} is {@code lr} (Nesterov) or {@code -lr}. */
-        private static void step(float[] d, float[] v, int n, float m, boolean nesterov, float rate) {
+        static void step(float[] d, float[] v, int n, float m, boolean nesterov, float rate) {
             float m1 = m + 1f;
             if (nesterov) {
                 for (int j = 0; j < n; j++) {
@@ -386,7 +335,7 @@ public final class TorchSgd extends TorchUpdater {
             }
         }
 
-        private static void step(double[] d, double[] v, int n, double m, boolean nesterov, double rate) {
+        static void step(double[] d, double[] v, int n, double m, boolean nesterov, double rate) {
             double m1 = m + 1.0;
             if (nesterov) {
                 for (int j = 0; j < n; j++) {

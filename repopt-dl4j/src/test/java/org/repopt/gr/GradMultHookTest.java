@@ -35,7 +35,7 @@ class GradMultHookTest {
 
     private static final Random RANDOM = new Random(18);
 
-    private static double[] positive(int n) {
+    static double[] positive(int n) {
         double[] v = new double[n];
         for (int i = 0; i < n; i++) {
             v[i] = 0.1 + 2 * RANDOM.nextDouble();

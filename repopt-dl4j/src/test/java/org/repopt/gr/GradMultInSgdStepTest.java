@@ -25,7 +25,6 @@ import org.repopt.testing.TinySpecs;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Random;
 import java.util.function.Function;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -41,14 +40,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class GradMultInSgdStepTest {
 
-    private static final Random RANDOM = new Random(1812);
-
     private static double[] positive(int n) {
-        double[] v = new double[n];
-        for (int i = 0; i < n; i++) {
-            v[i] = 0.1 + 2 * RANDOM.nextDouble();
-        }
-        return v;
+        return GradMultHookTest.positive(n);
     }
 
     private static boolean cpu() {
