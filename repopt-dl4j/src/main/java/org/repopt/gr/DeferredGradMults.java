@@ -15,8 +15,8 @@ import java.util.List;
  * Mult inside its step ({@link TorchAdam} runs them first), and a {@link GradMultStepCheck} after the updater fails
  * the update if they are still here, i.e. the updater was one that does not take them.
  *
- * <p>Per thread: DL4J updates a network in the thread that trains it (ParallelWrapper and Spark workers each train their
- * own copy in their own thread).
+ * <p>Per thread: DL4J updates a network in the thread that trains it (ParallelWrapper and Spark workers each train
+ * their own copy in their own thread).
  */
 final class DeferredGradMults {
 

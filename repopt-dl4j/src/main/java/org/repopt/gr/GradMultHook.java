@@ -313,7 +313,7 @@ public final class GradMultHook implements Regularization {
      */
     static final class Rows {
         final GradMultHook hook;
-        /** The gradient as {@code [rows, rowLength]} c-order (a view of DL4J's gradient); the kernel likewise or null. */
+        /** The gradient as {@code [rows, length]} c-order (a view of DL4J's gradient); the kernel likewise, or null. */
         final INDArray gradient;
         final INDArray kernel;
         final int count;
@@ -490,9 +490,10 @@ public final class GradMultHook implements Regularization {
     }
 
     /**
-     * The 0/1 patterns of a groups-1 kernel row {@code [in, taps]}: {@code off} is 1 off the centre taps, {@code centre}
-     * 1 on them. {@code a * off[j] + c * centre[j]} is then exactly {@code a} or {@code c} (one term is a product by 1,
-     * the other a signed zero), for finite factors. Shared by every kernel of one row shape (a few KB each, built once).
+     * The 0/1 patterns of a groups-1 kernel row {@code [in, taps]}: {@code off} is 1 off the centre taps,
+     * {@code centre} 1 on them. {@code a * off[j] + c * centre[j]} is then exactly {@code a} or {@code c} (one term is
+     * a product by 1, the other a signed zero), for finite factors. Shared by every kernel of one row shape (a few KB
+     * each, built once).
      */
     private static final class CentreTaps {
         private static final Map<Long, CentreTaps> SHAPES = new ConcurrentHashMap<>();

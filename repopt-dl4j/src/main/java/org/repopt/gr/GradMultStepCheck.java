@@ -38,15 +38,15 @@ public final class GradMultStepCheck implements Regularization {
         return ApplyStep.POST_UPDATER;
     }
 
-    /** @throws IllegalStateException where the hook's Grad Mult was left to the updater and the updater did not take it */
+    /** @throws IllegalStateException where the hook left its Grad Mult to the updater and the updater left it too */
     @Override
     public void apply(INDArray param, INDArray gradView, double lr, int iteration, int epoch) {
         String untaken = DeferredGradMults.untaken(gradView);
         if (untaken != null) {
             throw new IllegalStateException("block " + untaken + ": its GradMultHook left the Grad Mult to TorchSgd's "
                     + "step (GradMultHook.sgdInTorchSgdStep), but this parameter's updater is not TorchSgd or TorchAdam"
-                    + " and did not apply it; this update changed no parameter. Attach GradMultHook.sgdWithL2 for other "
-                    + "updaters (RepOptimizer does so when given one)");
+                    + " and did not apply it; this update changed no parameter. Attach GradMultHook.sgdWithL2 for "
+                    + "other updaters (RepOptimizer does so when given one)");
         }
     }
 

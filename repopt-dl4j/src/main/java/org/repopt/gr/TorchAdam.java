@@ -162,7 +162,7 @@ public final class TorchAdam extends TorchUpdater {
             if (m == null) {
                 throw new IllegalStateException("TorchAdam has not been given its state view");
             }
-            DeferredGradMults.runAll();   // a hook that left its pass to TorchSgd's step: before Adam, as DL4J orders it
+            DeferredGradMults.runAll();   // a hook that left its pass to TorchSgd's step: before Adam, DL4J's order
             int t = iteration + 1;
             double dl4jEpsilon = config.epsilon * Math.sqrt(1 - Math.pow(config.beta2, t));
             Nd4j.exec(new org.nd4j.linalg.api.ops.impl.updaters.AdamUpdater(gradient.reshape(v.shape()), v, m,

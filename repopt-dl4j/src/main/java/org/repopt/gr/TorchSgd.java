@@ -130,9 +130,10 @@ public final class TorchSgd extends TorchUpdater {
      * pass touch the gradient twice (on 50 M float values: 38 ms, against 49-55 ms for ND4J's Nesterov kernel alone, in
      * a one-off microbenchmark). The numbers are the ND4J passes' bit for bit without Nesterov and within the
      * roundings of two products with it: ND4J's AVX2 build fuses its multiply-adds, the Java pass rounds each product
-     * as the plain x86-64 build does ({@code TorchUpdatersTest#theHostPassIsTheNd4jStep}). Over a kernel whose hook left
-     * its Grad Mult to this step ({@link GradMultHook#sgdInTorchSgdStep}) the same pass computes {@code d} first, row by
-     * row. Elsewhere (CUDA, or arrays that are not contiguous) the ND4J passes run, after any handed-over Grad Mult.
+     * as the plain x86-64 build does ({@code TorchUpdatersTest#theHostPassIsTheNd4jStep}). Over a kernel whose hook
+     * left its Grad Mult to this step ({@link GradMultHook#sgdInTorchSgdStep}) the same pass computes {@code d} first,
+     * row by row. Elsewhere (CUDA, or arrays that are not contiguous) the ND4J passes run, after any handed-over Grad
+     * Mult.
      */
     private static final class Updater extends TorchUpdater.State<TorchSgd> {
         private static final String VELOCITY = "velocity";
@@ -273,7 +274,7 @@ public final class TorchSgd extends TorchUpdater {
             HostMemory.keepAlive(gradient, velocity);
         }
 
-        /** The step over {@code length} values from index {@code g} of the gradient's and {@code v} of the velocity's buffer. */
+        /** The step over {@code length} values: gradient from buffer index {@code g}, velocity from {@code v}. */
         private static void steps(INDArray gradient, INDArray velocity, long g, long v, long length, double momentum,
                                   boolean nesterov, double lr) {
             if (length == 0) {

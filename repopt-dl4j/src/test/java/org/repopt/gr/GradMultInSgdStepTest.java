@@ -121,7 +121,7 @@ class GradMultInSgdStepTest {
         return row.get(NDArrayIndex.point(0), NDArrayIndex.interval(from, from + s.kernelLength()));
     }
 
-    /** RepOpt-VGG, both block engines: a few steps with the fold are the steps of the hooks' own passes, bit for bit. */
+    /** RepOpt-VGG, both block engines: steps with the fold are the steps of the hooks' own passes, bit for bit. */
     @Test
     void aNetworkTrainsTheSameWithTheFoldAsWithTheHooksOwnPasses() {
         VggSpec spec = TinySpecs.tiny();
@@ -228,8 +228,8 @@ class GradMultInSgdStepTest {
      * A copy of {@code net} with its parameters: the regularization list of each hooked kernel passed through
      * {@code hooked}, and every layer's updater replaced where {@code updater} is given.
      */
-    private static ComputationGraph twin(ComputationGraph net, Function<List<Regularization>, List<Regularization>> hooked,
-                                         IUpdater updater) {
+    private static ComputationGraph twin(ComputationGraph net, Function<List<Regularization>,
+            List<Regularization>> hooked, IUpdater updater) {
         ComputationGraphConfiguration conf = net.getConfiguration().clone();
         for (BaseLayer layer : layers(conf)) {
             List<Regularization> regs = layer.getRegularization();
