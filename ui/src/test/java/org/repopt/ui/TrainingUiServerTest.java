@@ -77,6 +77,17 @@ class TrainingUiServerTest {
         return r.body();
     }
 
+    /** @return the first non-empty body of the page {@code path} within 60 s (the UI fills pages asynchronously) */
+    private String awaitText(String base, String path) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        String body = get(base, path);
+        while (body.isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(250);
+            body = get(base, path);
+        }
+        return body;
+    }
+
     /** The UI takes in new statistics asynchronously (every 500 ms): wait until a page shows what is expected. */
     private JsonNode await(String base, String path, Predicate<JsonNode> ready) throws Exception {
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
@@ -125,7 +136,8 @@ class TrainingUiServerTest {
             String base = base(recording.url().orElseThrow());
             ComputationGraph net = trainedWith(recording);
 
-            assertEquals("ui-test-session", get(base, "/train/sessions/current"));
+            // the UI takes a new session in asynchronously too: the page is empty until it has
+            assertEquals("ui-test-session", awaitText(base, "/train/sessions/current"));
             JsonNode overview = await(base, "/train/overview/data", o -> o.get("scoresIter").size() == ITERATIONS);
             List<Integer> iterations = new ArrayList<>();
             overview.get("scoresIter").forEach(n -> iterations.add(n.asInt()));
