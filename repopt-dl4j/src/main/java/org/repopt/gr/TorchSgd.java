@@ -180,19 +180,17 @@ public final class TorchSgd extends TorchUpdater {
 
         @Override
         public void applyUpdater(INDArray gradient, int iteration, int epoch) {
-            // the Grad Mults that hooks of this block left to this step (GradMultHook.sgdInTorchSgdStep)
-            List<GradMultHook.Rows> deferred = DeferredGradMults.take();
             double lr = config.getLearningRate(iteration, epoch);
             if (config.momentum != 0 && velocity == null) {
                 throw new IllegalStateException("TorchSgd has not been given its state view");
             }
+            // the Grad Mults that hooks of this block left to this step (GradMultHook.sgdInTorchSgdStep): inside the
+            // host pass, else each on its own first
             if (config.momentum != 0 && HostStep.applies(gradient, velocity)) {
-                HostStep.run(gradient, velocity, config.momentum, config.nesterov, lr, deferred);
+                HostStep.run(gradient, velocity, config.momentum, config.nesterov, lr, DeferredGradMults.take());
                 return;
             }
-            for (GradMultHook.Rows rows : deferred) {
-                rows.multiplyInPlace();
-            }
+            DeferredGradMults.runAll();
             if (config.momentum == 0) {
                 gradient.muli(lr);
                 return;
@@ -254,8 +252,11 @@ public final class TorchSgd extends TorchUpdater {
             long length = gradient.length();
             int g0 = (int) gradient.offset();
             int v0 = (int) velocity.offset();
-            List<GradMultHook.Rows> kernels = new ArrayList<>(deferred);
-            kernels.sort(Comparator.comparingLong(k -> k.gradient.offset()));
+            List<GradMultHook.Rows> kernels = deferred;
+            if (kernels.size() > 1) {
+                kernels = new ArrayList<>(deferred);
+                kernels.sort(Comparator.comparingLong(k -> k.gradient.offset()));
+            }
             long done = 0;
             for (GradMultHook.Rows k : kernels) {
                 long start = k.gradient.offset() - g0;
