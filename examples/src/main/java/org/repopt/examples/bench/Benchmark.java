@@ -36,7 +36,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Measures, in one run on one machine, training images/s of the four families (interleaved repetitions after a
- * warm-up, median and spread), inference images/s of the deployed plain model, peak RSS of each family in a fresh
+ * warm-up, median and spread), the Grad Mult's cost as RepOpt's and Nesterovs' single steps timed alternately,
+ * inference images/s of the deployed plain model, peak RSS of each family in a fresh
  * JVM, and, when Debian's PyTorch is present, the PyTorch peer on the same preset.
  *
  * @param preset     architecture and batch
@@ -44,6 +45,7 @@ import java.util.concurrent.TimeUnit;
  * @param reps       timed repetitions
  * @param iters      training iterations per repetition and family
  * @param inferIters inference passes per repetition
+ * @param stepPairs  pairs of single training steps of RepOpt and Nesterovs timed alternately ({@link StepTimes})
  * @param memIters   training iterations of each memory probe
  * @param memReps    memory probes per family (fresh JVMs, interleaved across families; the median counts: one
  *                   probe's peak RSS varies by a few percent with the allocator's and the JIT's timing)
@@ -51,8 +53,8 @@ import java.util.concurrent.TimeUnit;
  * @param repoRoot   the repository root (where {@code bench/pytorch_peer.py} lives)
  * @param engine     how the plain VGG's conv-BN-ReLU blocks are computed (RepOpt-VGG and Nesterovs)
  */
-public record Benchmark(Preset preset, int warmup, int reps, int iters, int inferIters, int memIters, int memReps,
-                        boolean pytorch, Path repoRoot, BlockEngine engine) {
+public record Benchmark(Preset preset, int warmup, int reps, int iters, int inferIters, int stepPairs, int memIters,
+                        int memReps, boolean pytorch, Path repoRoot, BlockEngine engine) {
 
     private static final Logger LOG = LoggerFactory.getLogger(Benchmark.class);
     private static final String PYTHON = "/usr/bin/python3";
@@ -60,10 +62,10 @@ public record Benchmark(Preset preset, int warmup, int reps, int iters, int infe
 
     /** Validates the settings. */
     public Benchmark {
-        if (warmup < 0 || reps < 1 || iters < 1 || inferIters < 1 || memIters < 1 || memReps < 1) {
-            throw new IllegalArgumentException("warmup >= 0 and reps, iters, infer-iters, mem-iters, mem-reps >= 1 "
-                    + "required, got " + warmup + ", " + reps + ", " + iters + ", " + inferIters + ", " + memIters
-                    + ", " + memReps);
+        if (warmup < 0 || reps < 1 || iters < 1 || inferIters < 1 || stepPairs < 1 || memIters < 1 || memReps < 1) {
+            throw new IllegalArgumentException("warmup >= 0 and reps, iters, infer-iters, step-pairs, mem-iters, "
+                    + "mem-reps >= 1 required, got " + warmup + ", " + reps + ", " + iters + ", " + inferIters + ", "
+                    + stepPairs + ", " + memIters + ", " + memReps);
         }
     }
 
@@ -71,8 +73,22 @@ public record Benchmark(Preset preset, int warmup, int reps, int iters, int infe
     public record Figure(double median, double min, double max, List<Double> reps) {
         static Figure of(List<Double> values) {
             double[] v = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-            double median = v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
-            return new Figure(median, v[0], v[v.length - 1], List.copyOf(values));
+            return new Figure(quantile(v, 0.5), v[0], v[v.length - 1], List.copyOf(values));
+        }
+
+        /** @return the first quartile, the median and the third quartile */
+        List<Double> quartiles() {
+            double[] v = reps.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+            return List.of(quantile(v, 0.25), median, quantile(v, 0.75));
+        }
+
+        /** The {@code q}-quantile of sorted values, linear between neighbours (the median of an even count is the
+         * mean of the middle two). */
+        private static double quantile(double[] sorted, double q) {
+            double pos = q * (sorted.length - 1);
+            int lo = (int) Math.floor(pos);
+            int hi = Math.min(lo + 1, sorted.length - 1);
+            return sorted[lo] + (pos - lo) * (sorted[hi] - sorted[lo]);
         }
     }
 
@@ -127,7 +143,7 @@ public record Benchmark(Preset preset, int warmup, int reps, int iters, int infe
         });
         List<Double> infer = new ArrayList<>();
         for (int rep = 0; rep < reps; rep++) {
-            for (BenchFamily f : BenchFamily.values()) {
+            for (BenchFamily f : familyOrder(rep)) {
                 ComputationGraph net = nets.get(f);
                 long t0 = System.nanoTime();
                 for (int i = 0; i < iters; i++) {
@@ -144,6 +160,10 @@ public record Benchmark(Preset preset, int warmup, int reps, int iters, int infe
             infer.add((double) inferIters * preset.batch() / ((System.nanoTime() - t0) / 1e9));
             out.printf("repetition %d/%d: %s%n", rep + 1, reps, lastOf(train));
         }
+        StepTimes steps = StepTimes.alternate(nets.get(BenchFamily.REPOPT), nets.get(BenchFamily.NESTEROVS),
+                batch, stepPairs);
+        out.printf("step by step (%d pairs): repopt %.2f ms, nesterovs %.2f ms (medians)%n", stepPairs,
+                steps.a().median(), steps.b().median());
         nets.clear();
 
         Map<BenchFamily, List<Double>> baselines = new EnumMap<>(BenchFamily.class);
@@ -173,6 +193,9 @@ public record Benchmark(Preset preset, int warmup, int reps, int iters, int infe
         }
         json.put("repopt_over_nesterovs_paired", Figure.of(pairedRatios(train.get(BenchFamily.REPOPT),
                 train.get(BenchFamily.NESTEROVS))).median());
+        json.put("repopt_over_nesterovs_steps", steps.aOverB());
+        json.put("repopt_step_ms", steps.a().median());
+        json.put("nesterovs_step_ms", steps.b().median());
         json.put("deploy_infer_imgs_per_sec", Figure.of(infer).median());
         json.put("repopt_peak_rss_mb", memory.get(BenchFamily.REPOPT)[1]);
         json.put("repvgg_peak_rss_mb", memory.get(BenchFamily.REPVGG)[1]);
@@ -189,6 +212,10 @@ public record Benchmark(Preset preset, int warmup, int reps, int iters, int infe
                     "baseline_rss_mb", memory.get(f)[0], "peak_rss_mb", memory.get(f)[1],
                     "peak_rss_mb_probes", peaks.get(f)));
         }
+        details.put("step_by_step", Map.of("method", StepTimes.METHOD, "pairs", stepPairs,
+                "repopt_step_ms", steps.a().reps(), "nesterovs_step_ms", steps.b().reps(),
+                "repopt_step_ms_quartiles", steps.a().quartiles(), "nesterovs_step_ms_quartiles",
+                steps.b().quartiles()));
         Figure inf = Figure.of(infer);
         details.put("deploy_infer", Map.of("median", inf.median(), "min", inf.min(), "max", inf.max(), "reps", inf.reps()));
         json.put("dl4j", details);
@@ -197,7 +224,8 @@ public record Benchmark(Preset preset, int warmup, int reps, int iters, int infe
         // training FLOPs: 2 per MAC, forward plus a backward of twice the forward's work
         json.put("repopt_train_gflops_per_sec", 6.0 * macs * Figure.of(train.get(BenchFamily.REPOPT)).median() / 1e9);
         json.put("settings", Map.of("warmup", warmup, "reps", reps, "iters", iters, "infer_iters", inferIters,
-                "mem_iters", memIters, "mem_reps", memReps, "interleaved", true));
+                "mem_iters", memIters, "mem_reps", memReps, "step_pairs", stepPairs, "interleaved",
+                "families in the order " + familyOrder(0) + " in even repetitions, reversed in odd ones"));
         json.put("machine", machine());
         if (pytorch) {
             peer(out, json);
@@ -205,6 +233,21 @@ public record Benchmark(Preset preset, int warmup, int reps, int iters, int infe
             json.put("pytorch", "not run (--no-pytorch)");
         }
         return json;
+    }
+
+    /**
+     * @param rep a repetition's index
+     * @return the families in the order repetition {@code rep} trains them: as declared in even repetitions, reversed
+     *     in odd ones, so that no family always runs right after the same one (the deployed model's inference runs
+     *     between repetitions) and a drift of the machine's speed within a repetition falls on both sides of the
+     *     RepOpt / Nesterovs pair alike; RepOpt and Nesterovs stay adjacent for the paired ratio
+     */
+    static List<BenchFamily> familyOrder(int rep) {
+        List<BenchFamily> order = new ArrayList<>(List.of(BenchFamily.values()));
+        if (rep % 2 == 1) {
+            java.util.Collections.reverse(order);
+        }
+        return order;
     }
 
     /** @return {@code a[i] / b[i]} per repetition: both families ran back to back, so the VM's drift mostly cancels */
@@ -319,7 +362,7 @@ public record Benchmark(Preset preset, int warmup, int reps, int iters, int infe
     @Override
     public String toString() {
         return "preset=" + preset.cliName() + " warmup=" + warmup + " reps=" + reps + " iters=" + iters
-                + " infer-iters=" + inferIters + " mem-iters=" + memIters + " pytorch=" + pytorch + " engine="
+                + " infer-iters=" + inferIters + " step-pairs=" + stepPairs + " mem-iters=" + memIters + " pytorch=" + pytorch + " engine="
                 + engine.cliName();
     }
 }

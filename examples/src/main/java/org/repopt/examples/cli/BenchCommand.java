@@ -19,8 +19,9 @@ import java.util.concurrent.Callable;
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = {"Measure training images/s of RepOpt-VGG (RepOptimizer), the same plain VGG with stock "
                 + "Nesterovs, RepVGG and the Hyper-Search model (interleaved repetitions after a warm-up; median and "
-                + "spread), inference images/s of the deployed plain model, and peak RSS of each family in a fresh "
-                + "JVM; then the PyTorch peer (bench/pytorch_peer.py with /usr/bin/python3) on the same preset.",
+                + "spread), the Grad Mult's cost (single steps of RepOpt and Nesterovs timed alternately), inference "
+                + "images/s of the deployed plain model, and peak RSS of each family in a fresh JVM; then the PyTorch "
+                + "peer (bench/pytorch_peer.py with /usr/bin/python3) on the same preset.",
                 "Presets: small (Fashion-MNIST-size net, batch 64), b1-cifar (RepOpt-VGG-B1 widths at 32x32, batch 32)."})
 final class BenchCommand implements Callable<Integer> {
 
@@ -43,6 +44,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--infer-iters", paramLabel = "N", description = "Inference passes per repetition "
             + "(default: 30 / 8).")
     private Integer inferIters;
+
+    @Option(names = "--step-pairs", paramLabel = "N", description = "Single steps of RepOpt and of Nesterovs timed "
+            + "alternately, for the Grad Mult's cost (default: 300 / 30).")
+    private Integer stepPairs;
 
     @Option(names = "--mem-iters", paramLabel = "N", description = "Iterations of each memory probe (default: 10 / 3).")
     private Integer memIters;
@@ -77,7 +82,8 @@ final class BenchCommand implements Callable<Integer> {
             return 0;
         }
         Benchmark bench = new Benchmark(p, or(warmup, small ? 10 : 3), or(reps, small ? 5 : 3), or(iters, small ? 30 : 8),
-                or(inferIters, small ? 30 : 8), or(memIters, small ? 10 : 3), or(memReps, 3), !noPytorch,
+                or(inferIters, small ? 30 : 8), or(stepPairs, small ? 300 : 30), or(memIters, small ? 10 : 3),
+                or(memReps, 3), !noPytorch,
                 Path.of(System.getProperty("repopt.home", ".")), engine.engine());
         System.out.println("bench " + bench);
         Map<String, Object> figures = bench.run(System.out);
@@ -122,6 +128,10 @@ final class BenchCommand implements Callable<Integer> {
                 ratio(f.get("pytorch_repopt_imgs_per_sec"), f.get("pytorch_nesterovs_imgs_per_sec"))));
         sb.append(String.format(Locale.ROOT, "%-28s %14s%n", "RepOpt / Nesterovs, paired",
                 fmt3(f.get("repopt_over_nesterovs_paired"))));
+        sb.append(String.format(Locale.ROOT, "%-28s %14s%n", "RepOpt / Nesterovs, by step",
+                fmt3(f.get("repopt_over_nesterovs_steps"))));
+        sb.append(String.format(Locale.ROOT, "%-28s %14s%n", "step ms RepOpt/Nest.",
+                fmt3(f.get("repopt_step_ms")) + " / " + fmt3(f.get("nesterovs_step_ms"))));
         sb.append(String.format(Locale.ROOT, "%-28s %14s%n", "update ms/step RepOpt/Nest.",
                 fmt3(f.get("repopt_update_ms_per_step")) + " / " + fmt3(f.get("nesterovs_update_ms_per_step"))));
         sb.append(String.format(Locale.ROOT, "%-28s %14s %14s%n", "RepOpt / RepVGG peak RSS",
