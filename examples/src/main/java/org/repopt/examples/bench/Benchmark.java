@@ -27,6 +27,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -37,8 +38,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * Measures, in one run on one machine, training images/s of the four families (interleaved repetitions after a
  * warm-up, median and spread), the Grad Mult's cost as RepOpt's and Nesterovs' single steps timed alternately,
- * inference images/s of the deployed plain model, peak RSS of each family in a fresh
- * JVM, and, when Debian's PyTorch is present, the PyTorch peer on the same preset.
+ * inference images/s of the deployed plain model, peak RSS of each family in a fresh JVM, and, when Debian's PyTorch
+ * is present, the PyTorch peer on the same preset.
  *
  * @param preset     architecture and batch
  * @param warmup     untimed iterations per family before the first repetition
@@ -245,7 +246,7 @@ public record Benchmark(Preset preset, int warmup, int reps, int iters, int infe
     static List<BenchFamily> familyOrder(int rep) {
         List<BenchFamily> order = new ArrayList<>(List.of(BenchFamily.values()));
         if (rep % 2 == 1) {
-            java.util.Collections.reverse(order);
+            Collections.reverse(order);
         }
         return order;
     }
@@ -362,7 +363,7 @@ public record Benchmark(Preset preset, int warmup, int reps, int iters, int infe
     @Override
     public String toString() {
         return "preset=" + preset.cliName() + " warmup=" + warmup + " reps=" + reps + " iters=" + iters
-                + " infer-iters=" + inferIters + " step-pairs=" + stepPairs + " mem-iters=" + memIters + " pytorch=" + pytorch + " engine="
-                + engine.cliName();
+                + " infer-iters=" + inferIters + " step-pairs=" + stepPairs + " mem-iters=" + memIters + " pytorch="
+                + pytorch + " engine=" + engine.cliName();
     }
 }
