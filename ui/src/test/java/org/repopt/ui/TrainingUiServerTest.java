@@ -17,6 +17,7 @@ import org.repopt.model.LayerNames;
 import org.repopt.model.VggSpec;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -27,6 +28,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.function.Function;
 import java.util.function.Predicate;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -77,30 +79,35 @@ class TrainingUiServerTest {
         return r.body();
     }
 
-    /** @return the first non-empty body of the page {@code path} within 60 s (the UI fills pages asynchronously) */
-    private String awaitText(String base, String path) throws Exception {
+    /**
+     * The UI takes in a new session and new statistics asynchronously (every 500 ms): the first reading of page
+     * {@code path} that is ready, within 60 s.
+     *
+     * @param read what a body says, null for an empty one
+     */
+    private <T> T await(String base, String path, Function<String, T> read, Predicate<T> ready) throws Exception {
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        String body = get(base, path);
-        while (body.isEmpty() && System.nanoTime() < deadline) {
-            Thread.sleep(250);
-            body = get(base, path);
-        }
-        return body;
-    }
-
-    /** The UI takes in new statistics asynchronously (every 500 ms): wait until a page shows what is expected. */
-    private JsonNode await(String base, String path, Predicate<JsonNode> ready) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        JsonNode last = null;
+        T last = null;
         while (System.nanoTime() < deadline) {
             String body = get(base, path);
-            last = body.isEmpty() ? null : JSON.readTree(body);
+            last = body.isEmpty() ? null : read.apply(body);
             if (last != null && ready.test(last)) {
                 return last;
             }
             Thread.sleep(250);
         }
         throw new AssertionError(path + " did not become ready within 60 s; last: " + last);
+    }
+
+    /** @return the first JSON of page {@code path} that is {@code ready}, within 60 s */
+    private JsonNode await(String base, String path, Predicate<JsonNode> ready) throws Exception {
+        return await(base, path, body -> {
+            try {
+                return JSON.readTree(body);
+            } catch (IOException e) {
+                throw new UncheckedIOException(path + ": not JSON: " + body, e);
+            }
+        }, ready);
     }
 
     private static String base(String overviewUrl) {
@@ -136,8 +143,8 @@ class TrainingUiServerTest {
             String base = base(recording.url().orElseThrow());
             ComputationGraph net = trainedWith(recording);
 
-            // the UI takes a new session in asynchronously too: the page is empty until it has
-            assertEquals("ui-test-session", awaitText(base, "/train/sessions/current"));
+            // the page is empty until the UI has taken the session in
+            assertEquals("ui-test-session", await(base, "/train/sessions/current", body -> body, body -> true));
             JsonNode overview = await(base, "/train/overview/data", o -> o.get("scoresIter").size() == ITERATIONS);
             List<Integer> iterations = new ArrayList<>();
             overview.get("scoresIter").forEach(n -> iterations.add(n.asInt()));
